@@ -1,0 +1,37 @@
+/** The result record of one message, and the names used in it. */
+
+export type VerdictName = 'ham' | 'suspect' | 'spam';
+export type Action = 'accept' | 'tag' | 'quarantine' | 'reject';
+
+/** One named reason in a result: a heuristic rule or one of the model's largest feature contributions. */
+export interface SymbolHit {
+  /** UPPER_SNAKE rule symbol, or `MODEL_` followed by the feature name for model contributions. */
+  name: string;
+  /** Points this symbol added to the score; negative values pull towards ham. */
+  score: number;
+  /** Short human-readable reason. */
+  description: string;
+  /** Where the symbol came from. */
+  source: 'rule' | 'model' | 'parse';
+}
+
+export interface ScoreResult {
+  /** Message-ID header without angle brackets, or an empty string. */
+  messageId: string;
+  /** Total score; higher means more likely spam. Rule scores plus the model's score. */
+  score: number;
+  /** Spam probability from 0 to 1, combined from the model and the rules. */
+  probability: number;
+  verdict: VerdictName;
+  action: Action;
+  /** Every fired rule and the model's largest contributions, sorted by absolute score. */
+  symbols: SymbolHit[];
+  /** What was missing or cut while scoring, each as `area: reason`. Empty when nothing was. */
+  degraded: string[];
+  /** The model's own spam probability, or null when scoring ran on heuristics only. */
+  modelProbability: number | null;
+  /** Model version used, or null. */
+  modelVersion: string | null;
+  /** Milliseconds spent per stage. */
+  timings: { parse: number; features: number; model: number; heuristics: number; total: number };
+}
