@@ -227,8 +227,8 @@ export async function parseBytes(bytes: Buffer, size: number, limits: Readonly<P
     htmlStats: scanHtml(html),
     links,
     attachments: mail.attachments.map((attachment) => ({
-      filename: attachment.filename ?? '',
-      declaredType: (attachment.contentType ?? '').toLowerCase(),
+      filename: typeof attachment.filename === 'string' ? attachment.filename : '',
+      declaredType: typeof attachment.contentType === 'string' ? attachment.contentType.toLowerCase() : '',
       sniffedType: sniffContentType(attachment.content),
       size: attachment.size ?? attachment.content.length,
     })),

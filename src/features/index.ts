@@ -1,0 +1,64 @@
+import type { ParsedMessage } from '../parse/types.js';
+import { writeContentFeatures, writeMimeFeatures, writeUrlFeatures } from './body.js';
+import { writeHeaderFeatures } from './header.js';
+import { AUTH_MECHANISMS, type FeatureDefinition } from './schema.js';
+import type { TokenTable } from './token-table.js';
+import { FeatureWriter } from './writer.js';
+
+export { FEATURES, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_DIGEST, FEATURE_SCHEMA_VERSION, featureIndex, type FeatureDefinition } from './schema.js';
+export { TokenCounter, TokenTable, type TokenTableData } from './token-table.js';
+export { messageTokens } from './tokens.js';
+
+/** One authentication mechanism's outcome, as the authentication stage reports it. */
+export type AuthResultName = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'timeout' | 'skipped' | 'unknown';
+
+export interface AuthInputs {
+  spf: AuthResultName;
+  dkim: AuthResultName;
+  dmarc: AuthResultName;
+  arc: AuthResultName;
+}
+
+/** Authentication inputs when nothing was checked: every mechanism unknown. */
+export const UNKNOWN_AUTH: Readonly<AuthInputs> = Object.freeze({ spf: 'unknown', dkim: 'unknown', dmarc: 'unknown', arc: 'unknown' });
+
+/** Maps a result to the model's four states; a timeout or error is unknown, never fail. */
+export function authState(result: AuthResultName): 'pass' | 'fail' | 'weak' | 'unknown' {
+  switch (result) {
+    case 'pass':
+      return 'pass';
+    case 'fail':
+    case 'permerror':
+      return 'fail';
+    case 'softfail':
+    case 'neutral':
+    case 'none':
+      return 'weak';
+    default:
+      return 'unknown';
+  }
+}
+
+export interface FeatureContext {
+  /** Token statistics of the model; without them the token features stay neutral. */
+  tokens: TokenTable | null;
+  auth?: AuthInputs;
+}
+
+/** Extracts the feature vector of one message in schema order. Training and scoring both call this. */
+export function extractFeatures(message: ParsedMessage, context: FeatureContext): Float32Array {
+  const out = new FeatureWriter();
+  writeHeaderFeatures(message, out);
+  writeContentFeatures(message, context.tokens, out);
+  writeUrlFeatures(message, out);
+  writeMimeFeatures(message, out);
+  const auth = context.auth ?? UNKNOWN_AUTH;
+  for (const mechanism of AUTH_MECHANISMS) {
+    out.set(`auth.${mechanism}_${authState(auth[mechanism])}`, 1);
+  }
+  return out.values;
+}
+
+export function describeFeature(definitions: readonly FeatureDefinition[], name: string): string {
+  return definitions.find((definition) => definition.name === name)?.description ?? name;
+}

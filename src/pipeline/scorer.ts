@@ -1,0 +1,197 @@
+import { describeError, ModelLoadError, OptionsError, SpamwardError } from '../errors.js';
+import { extractFeatures } from '../features/index.js';
+import { createHeuristics, type HeuristicsConfig } from '../heuristics/index.js';
+import { defaultModelDir, loadModel, type LoadedModel } from '../model/index.js';
+import { LIMIT_SYMBOLS, parseBytes, readRaw, resolveParseLimits, type ParseLimits, type RawMessage } from '../parse/index.js';
+import type { Envelope } from '../parse/types.js';
+import { combine, HEURISTICS_ONLY_THRESHOLDS, type Thresholds } from './combine.js';
+import { readMessages } from './sources.js';
+import type { ScoreResult } from './types.js';
+
+/** Model contributions listed per result. */
+const DEFAULT_TOP_CONTRIBUTIONS = 5;
+
+export interface Logger {
+  warn(message: string): void;
+}
+
+export interface ScorerOptions {
+  /**
+   * Model folder. Default: the model shipped in the package (models/default).
+   * `null` scores with heuristics only. A model that fails to load is
+   * reported once through the logger and scoring goes on with heuristics,
+   * unless `requireModel` is set.
+   */
+  modelDir?: string | null;
+  /** Throw a ModelLoadError from createScorer instead of falling back to heuristics. Default false. */
+  requireModel?: boolean;
+  /** Score thresholds; each defaults to the model's calibrated value, or to HEURISTICS_ONLY_THRESHOLDS without a model. */
+  thresholds?: Partial<Thresholds>;
+  /** Re-score or disable rules by symbol. */
+  heuristics?: HeuristicsConfig;
+  /** Parser limits; see DEFAULT_PARSE_LIMITS for the defaults. */
+  parseLimits?: Partial<ParseLimits>;
+  /** Model feature contributions listed in each result's symbols. Default 5. */
+  topContributions?: number;
+  /** Receives one line per problem (a model that failed to load). Default: process.emitWarning. */
+  logger?: Logger;
+}
+
+export interface ScoredItem {
+  /** The path, `path:offset` for mbox messages, or the caller's source name. */
+  source: string;
+  result?: ScoreResult;
+  error?: { code: string; message: string };
+}
+
+export interface MessageInput {
+  source: string;
+  raw: RawMessage;
+  envelope?: Envelope;
+}
+
+export interface Scorer {
+  /** Scores one message. Limits that are hit truncate the message and show in the result; it rejects only for a message that cannot be read at all. */
+  score(raw: RawMessage, envelope?: Envelope): Promise<ScoreResult>;
+  /** Scores many messages in order: paths (files, folders, mbox, Maildir, `-`) or an iterable of inputs. A failed message yields an item with `error` and the iteration goes on. */
+  scoreMany(source: string | string[] | AsyncIterable<MessageInput> | Iterable<MessageInput>): AsyncGenerator<ScoredItem>;
+  /** Version of the model in use, or null when scoring with heuristics only. */
+  readonly modelVersion: string | null;
+  /** Why the model is not in use, or null. */
+  readonly modelError: string | null;
+  close(): Promise<void>;
+}
+
+const defaultLogger: Logger = {
+  warn(message: string) {
+    process.emitWarning(message, { code: 'SPAMWARD_DEGRADED' });
+  },
+};
+
+function resolveThresholds(model: LoadedModel | null, overrides: Partial<Thresholds> = {}): Thresholds {
+  const base = model ? model.manifest.thresholds : HEURISTICS_ONLY_THRESHOLDS;
+  const thresholds: Thresholds = { ...base };
+  for (const key of ['suspect', 'spam', 'reject'] as const) {
+    const value = overrides[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new OptionsError(`Threshold ${key} must be a finite number, got ${JSON.stringify(value)}.`, { input: `thresholds.${key}` });
+    }
+    thresholds[key] = value;
+  }
+  if (!(thresholds.suspect <= thresholds.spam && thresholds.spam <= thresholds.reject)) {
+    throw new OptionsError(`Thresholds must satisfy suspect <= spam <= reject, got suspect ${thresholds.suspect}, spam ${thresholds.spam}, reject ${thresholds.reject}.`, { input: 'thresholds' });
+  }
+  return thresholds;
+}
+
+function limitDegradations(limitsHit: readonly string[]): string[] {
+  const byKey = new Map(Object.entries(LIMIT_SYMBOLS).map(([option, symbol]) => [symbol, option]));
+  return limitsHit.map((symbol) => `parse: ${symbol} (limit ${byKey.get(symbol) ?? 'unknown'} reached, message truncated)`);
+}
+
+function isMessageInputIterable(source: unknown): source is AsyncIterable<MessageInput> | Iterable<MessageInput> {
+  return typeof source === 'object' && source !== null && (Symbol.asyncIterator in source || Symbol.iterator in source);
+}
+
+/** Creates a scorer: loads the model once and validates every option. */
+export async function createScorer(options: ScorerOptions = {}): Promise<Scorer> {
+  const logger = options.logger ?? defaultLogger;
+  const parseLimits = resolveParseLimits(options.parseLimits);
+  const heuristics = createHeuristics(options.heuristics);
+  const top = options.topContributions ?? DEFAULT_TOP_CONTRIBUTIONS;
+  if (!Number.isInteger(top) || top < 0) throw new OptionsError(`topContributions must be a non-negative integer, got ${JSON.stringify(top)}.`, { input: 'topContributions' });
+
+  let model: LoadedModel | null = null;
+  let modelError: string | null = null;
+  if (options.modelDir !== null) {
+    const dir = options.modelDir ?? defaultModelDir();
+    try {
+      model = await loadModel(dir);
+    } catch (error) {
+      if (options.requireModel) throw error;
+      modelError = error instanceof ModelLoadError ? error.message : `model in "${dir}" failed to load: ${describeError(error)}`;
+      logger.warn(`spamward: scoring with heuristics only because the model is unavailable. ${modelError}`);
+    }
+  }
+  const thresholds = resolveThresholds(model, options.thresholds);
+  const ruleWeight = model ? model.manifest.ruleWeight : 1;
+  const modelDegradation = modelError === null ? [] : [`model: unavailable, heuristics only (${modelError})`];
+
+  async function score(raw: RawMessage, envelope?: Envelope): Promise<ScoreResult> {
+    const started = performance.now();
+    const { bytes, size } = await readRaw(raw, parseLimits.maxMessageBytes);
+    const message = await parseBytes(bytes, size, parseLimits);
+    const parsed = performance.now();
+
+    const features = model ? extractFeatures(message, { tokens: model.tokens }) : null;
+    const featured = performance.now();
+    const prediction = model && features ? model.predict(features, top) : null;
+    const predicted = performance.now();
+    const hits = heuristics.run(message, envelope);
+    const ruled = performance.now();
+
+    const combined = combine(prediction, hits, ruleWeight, thresholds);
+    return {
+      messageId: message.messageId.replace(/^<|>$/g, ''),
+      ...combined,
+      degraded: [...modelDegradation, ...limitDegradations(message.limitsHit)],
+      modelProbability: prediction ? prediction.probability : null,
+      modelVersion: model ? model.manifest.version : null,
+      timings: {
+        parse: parsed - started,
+        features: featured - parsed,
+        model: predicted - featured,
+        heuristics: ruled - predicted,
+        total: performance.now() - started,
+      },
+    };
+  }
+
+  async function* scoreInputs(inputs: AsyncIterable<MessageInput> | Iterable<MessageInput>): AsyncGenerator<ScoredItem> {
+    for await (const input of inputs) {
+      try {
+        yield { source: input.source, result: await score(input.raw, input.envelope) };
+      } catch (error) {
+        yield { source: input.source, error: toItemError(error) };
+      }
+    }
+  }
+
+  async function* scoreMany(source: string | string[] | AsyncIterable<MessageInput> | Iterable<MessageInput>): AsyncGenerator<ScoredItem> {
+    if (typeof source === 'string' || Array.isArray(source)) {
+      const paths = typeof source === 'string' ? [source] : source;
+      for await (const item of readMessages(paths, { maxMessageBytes: parseLimits.maxMessageBytes })) {
+        if ('error' in item) {
+          yield { source: item.source, error: toItemError(item.error) };
+          continue;
+        }
+        try {
+          yield { source: item.source, result: await score(item.raw) };
+        } catch (error) {
+          yield { source: item.source, error: toItemError(error) };
+        }
+      }
+      return;
+    }
+    if (!isMessageInputIterable(source)) {
+      throw new OptionsError('scoreMany expects a path, an array of paths, or an iterable of { source, raw, envelope? }.', { input: 'source' });
+    }
+    yield* scoreInputs(source);
+  }
+
+  return {
+    score,
+    scoreMany,
+    modelVersion: model ? model.manifest.version : null,
+    modelError,
+    async close() {
+      // Nothing holds resources yet; the authentication and behaviour stages will.
+    },
+  };
+}
+
+function toItemError(error: unknown): { code: string; message: string } {
+  if (error instanceof SpamwardError) return { code: error.code, message: error.message };
+  return { code: 'SPAMWARD_ERROR', message: describeError(error) };
+}

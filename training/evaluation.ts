@@ -1,0 +1,111 @@
+import type { SetMetrics } from '../src/model/manifest.js';
+import type { Scorer } from '../src/pipeline/scorer.js';
+import type { CorpusMessage } from './corpus.js';
+import { ratesAt, recallAtFpr, rocAuc, rocCurve, type Scored } from './metrics.js';
+import { Progress } from './progress.js';
+
+export interface SetScores {
+  set: string;
+  items: Scored[];
+}
+
+/** Scores the test split of each set with a real scorer, as a gateway would. */
+export async function scoreTestSplit(scorer: Scorer, messages: readonly CorpusMessage[]): Promise<SetScores[]> {
+  const bySet = new Map<string, Scored[]>();
+  const progress = new Progress('score test split', messages.length);
+  for (const message of messages) {
+    progress.tick();
+    let score: number;
+    try {
+      score = (await scorer.score(message.raw)).score;
+    } catch (error) {
+      // A message the scorer cannot read stays in the metrics at the ham side, as a gateway would accept it.
+      process.stderr.write(`\nscoring failed for ${message.path}: ${error instanceof Error ? error.message : String(error)}\n`);
+      score = Number.NEGATIVE_INFINITY;
+    }
+    const items = bySet.get(message.set) ?? [];
+    items.push({ score, spam: message.label === 'spam' });
+    bySet.set(message.set, items);
+  }
+  progress.done();
+  return [...bySet.entries()].map(([set, items]) => ({ set, items }));
+}
+
+export function metricsFor(set: string, items: readonly Scored[], spamThreshold: number): SetMetrics {
+  const spam = items.filter((item) => item.spam).length;
+  const { fpr, fnr } = ratesAt(items, spamThreshold);
+  return {
+    set,
+    messages: items.length,
+    ham: items.length - spam,
+    spam,
+    auc: rocAuc(items),
+    fpr,
+    fnr,
+    recallAtFpr1: recallAtFpr(items, 0.01),
+    recallAtFpr01: recallAtFpr(items, 0.001),
+  };
+}
+
+function percent(value: number | null, digits = 2): string {
+  return value === null ? 'n/a' : `${(100 * value).toFixed(digits)}%`;
+}
+
+export function metricsTable(rows: readonly SetMetrics[]): string {
+  const lines = [
+    '| set | messages | ham | spam | ROC AUC | FPR at default | FNR at default | recall at FPR ≤ 1% | recall at FPR ≤ 0.1% |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of rows) {
+    lines.push(`| ${row.set} | ${row.messages} | ${row.ham} | ${row.spam} | ${row.auc === null ? 'n/a' : row.auc.toFixed(4)} | ${percent(row.fpr)} | ${percent(row.fnr)} | ${percent(row.recallAtFpr1, 1)} | ${percent(row.recallAtFpr01, 1)} |`);
+  }
+  return lines.join('\n');
+}
+
+const COLOURS = ['#1b6ca8', '#d1495b', '#2e933c', '#edae49', '#6a4c93', '#00798c', '#8d6a9f', '#3d405b'];
+
+/** Renders ROC curves as a standalone SVG, FPR on a log axis from 0.01% to 100%. */
+export function rocSvg(curves: readonly { label: string; items: readonly Scored[] }[], title: string): string {
+  const width = 640;
+  const height = 480;
+  const left = 60;
+  const bottom = 50;
+  const plotWidth = width - left - 20;
+  const plotHeight = height - bottom - 40;
+  const minLog = -4;
+  const x = (fpr: number): number => left + ((Math.log10(Math.max(fpr, 1e-4)) - minLog) / -minLog) * plotWidth;
+  const y = (tpr: number): number => height - bottom - tpr * plotHeight;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`,
+    `<line x1="${left}" y1="${height - bottom}" x2="${left + plotWidth}" y2="${height - bottom}" stroke="black"/>`,
+    `<line x1="${left}" y1="${height - bottom}" x2="${left}" y2="${height - bottom - plotHeight}" stroke="black"/>`,
+  ];
+  for (let exponent = minLog; exponent <= 0; exponent += 1) {
+    const position = x(10 ** exponent);
+    parts.push(`<line x1="${position}" y1="${height - bottom}" x2="${position}" y2="${height - bottom - plotHeight}" stroke="#ddd"/>`);
+    parts.push(`<text x="${position}" y="${height - bottom + 16}" text-anchor="middle">${(100 * 10 ** exponent).toString()}%</text>`);
+  }
+  for (let tick = 0; tick <= 10; tick += 2) {
+    const position = y(tick / 10);
+    parts.push(`<line x1="${left}" y1="${position}" x2="${left + plotWidth}" y2="${position}" stroke="#eee"/>`);
+    parts.push(`<text x="${left - 6}" y="${position + 4}" text-anchor="end">${tick * 10}%</text>`);
+  }
+  parts.push(`<text x="${left + plotWidth / 2}" y="${height - 12}" text-anchor="middle">false-positive rate (log scale)</text>`);
+  parts.push(`<text x="16" y="${height / 2}" text-anchor="middle" transform="rotate(-90 16 ${height / 2})">spam recall</text>`);
+  curves.forEach((curve, index) => {
+    const points = rocCurve(curve.items);
+    if (points.length === 0) return;
+    const colour = COLOURS[index % COLOURS.length] as string;
+    const path = points.map((point) => `${x(point.fpr).toFixed(1)},${y(point.tpr).toFixed(1)}`).join(' ');
+    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${path}"/>`);
+    parts.push(`<text x="${left + plotWidth - 8}" y="${height - bottom - 12 - index * 16}" text-anchor="end" fill="${colour}">${escapeXml(curve.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
