@@ -47,6 +47,29 @@ export function metricsFor(set: string, items: readonly Scored[], spamThreshold:
   };
 }
 
+/**
+ * Rows for the report: one per set, a pooled row for the modern sets, and
+ * for each modern set with one class only a row that pairs it with the
+ * other class of the pooled modern sets, so every set gets an AUC and a
+ * recall figure of its own.
+ */
+export function metricRows(scored: readonly SetScores[], spamThreshold: number, baseSet: string): SetMetrics[] {
+  const rows = scored.map((entry) => metricsFor(entry.set, entry.items, spamThreshold));
+  const modernSets = scored.filter((entry) => entry.set !== baseSet);
+  const modern = modernSets.flatMap((entry) => entry.items);
+  if (modern.length === 0) return rows;
+  rows.push(metricsFor('modern sets combined', modern, spamThreshold));
+  const modernHam = modern.filter((item) => !item.spam);
+  const modernSpam = modern.filter((item) => item.spam);
+  for (const entry of modernSets) {
+    const hasSpam = entry.items.some((item) => item.spam);
+    const hasHam = entry.items.some((item) => !item.spam);
+    if (hasSpam && !hasHam && modernHam.length > 0) rows.push(metricsFor(`${entry.set} vs all modern ham`, [...entry.items, ...modernHam], spamThreshold));
+    if (hasHam && !hasSpam && modernSpam.length > 0) rows.push(metricsFor(`${entry.set} vs all modern spam`, [...entry.items, ...modernSpam], spamThreshold));
+  }
+  return rows;
+}
+
 function percent(value: number | null, digits = 2): string {
   return value === null ? 'n/a' : `${(100 * value).toFixed(digits)}%`;
 }

@@ -121,6 +121,11 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
   async function score(raw: RawMessage, envelope?: Envelope): Promise<ScoreResult> {
     const started = performance.now();
     const { bytes, size } = await readRaw(raw, parseLimits.maxMessageBytes);
+    return scoreBytes(bytes, size, envelope, started);
+  }
+
+  /** Scores bytes already read; `size` is the full message size, larger than `bytes` when a source truncated it. */
+  async function scoreBytes(bytes: Buffer, size: number, envelope: Envelope | undefined, started = performance.now()): Promise<ScoreResult> {
     const message = await parseBytes(bytes, size, parseLimits);
     const parsed = performance.now();
 
@@ -167,7 +172,7 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
           continue;
         }
         try {
-          yield { source: item.source, result: await score(item.raw) };
+          yield { source: item.source, result: await scoreBytes(item.raw, item.size, undefined) };
         } catch (error) {
           yield { source: item.source, error: toItemError(error) };
         }

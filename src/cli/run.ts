@@ -1,0 +1,167 @@
+/**
+ * The spamward command line, runnable in-process: `runCli` parses the
+ * arguments with commander, runs the command on the given streams and
+ * returns the exit status instead of exiting.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { describeError } from '../errors.js';
+import { DEFAULT_PARSE_LIMITS } from '../parse/limits.js';
+import { HEURISTICS_ONLY_THRESHOLDS } from '../pipeline/combine.js';
+import type { ScorerOptions } from '../pipeline/scorer.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './format.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { collectRuleScore, collectRuleSymbol, parseByteCountOnce, parseFiniteNumberOnce, parsePathOnce } from './options.js';
+
+export { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+
+const EXIT_STATUS_HELP = `
+Exit status:
+  0    every message was scored
+  1    an input or a message could not be read or scored (each is reported
+       on stderr and in its output row), or the model given with --model
+       could not be loaded
+  2    invalid command line or option value
+  130  interrupted (Ctrl-C); the messages scored so far are printed`;
+
+const SCAN_HELP = `
+Inputs:
+  A file holds one message, or is an mbox when its first line starts with
+  "From ". A folder is walked recursively for *.eml and *.mbox files; a
+  Maildir (a folder with cur/ and new/) is read whole. "-" reads stdin.
+  Any file may be gzip-compressed. Each mbox message is named path:offset,
+  the byte offset of its "From " line.
+
+Output:
+  jsonl  one JSON object per message: source, messageId, score, probability,
+         verdict, action, symbols [{name, score}], degraded, error
+  csv    the same fields with a header row (RFC 4180); symbols as
+         NAME=score;NAME=score
+  table  aligned columns and a summary line
+${EXIT_STATUS_HELP}
+
+Examples:
+  spamward scan message.eml
+  spamward scan --format csv ~/Maildir > scores.csv
+  zcat archive.mbox.gz | spamward scan --no-model -`;
+
+interface ScanFlags {
+  format?: OutputFormat;
+  model?: string | false;
+  thresholdSuspect?: number;
+  thresholdSpam?: number;
+  thresholdReject?: number;
+  disableRule?: string[];
+  ruleScore?: Record<string, number>;
+  maxMessageBytes?: number;
+  verbose?: boolean;
+}
+
+/** Reads the version from the package.json above this file, from src/cli and from dist/src/cli alike. */
+function packageVersion(): string {
+  let folder = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (manifest.name === 'spamward' && typeof manifest.version === 'string') return manifest.version;
+    } catch {
+      // No package.json in this folder; look in the parent.
+    }
+    const parent = path.dirname(folder);
+    if (parent === folder) return 'unknown';
+    folder = parent;
+  }
+}
+
+function thresholdHelp(outcome: string, heuristicsOnlyDefault: number): string {
+  return `score at or above which a message is ${outcome} (default: the model's calibrated value, or ${heuristicsOnlyDefault} with heuristics only)`;
+}
+
+function scorerOptions(flags: ScanFlags): ScorerOptions {
+  const options: ScorerOptions = {};
+  if (flags.model === false) options.modelDir = null;
+  else if (typeof flags.model === 'string') {
+    options.modelDir = flags.model;
+    options.requireModel = true;
+  }
+  const thresholds: NonNullable<ScorerOptions['thresholds']> = {};
+  if (flags.thresholdSuspect !== undefined) thresholds.suspect = flags.thresholdSuspect;
+  if (flags.thresholdSpam !== undefined) thresholds.spam = flags.thresholdSpam;
+  if (flags.thresholdReject !== undefined) thresholds.reject = flags.thresholdReject;
+  if (Object.keys(thresholds).length > 0) options.thresholds = thresholds;
+  if (flags.disableRule !== undefined || flags.ruleScore !== undefined) {
+    options.heuristics = {};
+    if (flags.disableRule !== undefined) options.heuristics.disabled = flags.disableRule;
+    if (flags.ruleScore !== undefined) options.heuristics.scores = flags.ruleScore;
+  }
+  if (flags.maxMessageBytes !== undefined) options.parseLimits = { maxMessageBytes: flags.maxMessageBytes };
+  return options;
+}
+
+function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+  const program = new Command('spamward')
+    .description('Score email for spam with a trained model and explained heuristics.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print help')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError('Run "spamward help scan" for the options.')
+    .addHelpText('after', EXIT_STATUS_HELP);
+
+  program
+    .command('scan')
+    .description('Score messages from files, folders, mbox files, Maildirs or stdin ("-").')
+    .argument('<paths...>', 'files, folders or "-" for stdin')
+    .addOption(new Option('-f, --format <format>', 'output format (default: table when stdout is a terminal, else jsonl)').choices(OUTPUT_FORMATS))
+    .option('--model <dir>', 'model folder; the scan fails when it cannot be loaded (default: the model shipped with spamward)', parsePathOnce)
+    .option('--no-model', 'score with heuristics only')
+    .option('--threshold-suspect <n>', thresholdHelp('suspect (tagged)', HEURISTICS_ONLY_THRESHOLDS.suspect), parseFiniteNumberOnce)
+    .option('--threshold-spam <n>', thresholdHelp('spam (quarantined)', HEURISTICS_ONLY_THRESHOLDS.spam), parseFiniteNumberOnce)
+    .option('--threshold-reject <n>', thresholdHelp('rejected', HEURISTICS_ONLY_THRESHOLDS.reject), parseFiniteNumberOnce)
+    .option('--disable-rule <symbol>', 'turn off a heuristic rule; repeat for more rules', collectRuleSymbol)
+    .option('--rule-score <symbol=n>', 'replace the score of a heuristic rule; repeat for more rules', collectRuleScore)
+    .option('--max-message-bytes <n>', `bytes read per message; the rest is dropped and noted in degraded (default: ${DEFAULT_PARSE_LIMITS.maxMessageBytes})`, parseByteCountOnce)
+    .option('-v, --verbose', 'print the model in use, scoring errors, a summary and the elapsed time on stderr')
+    .addHelpText('after', SCAN_HELP)
+    .action(async (paths: string[], flags: ScanFlags) => {
+      const format = flags.format ?? (io.isTTY.stdout ? 'table' : 'jsonl');
+      // Loaded here so --version, help and usage errors do not load the model runtime.
+      const { runScan } = await import('./scan.js');
+      const code = await runScan(paths, { format, scorer: scorerOptions(flags), maxMessageBytes: flags.maxMessageBytes, verbose: flags.verbose === true }, io);
+      setExitCode(code);
+    });
+
+  return program;
+}
+
+/**
+ * Runs the command line `argv` (the arguments after the program name) on
+ * `io` and returns the exit status. The status is 0 when every message was
+ * scored, 1 when an input or message failed, 2 for a usage error, and 130
+ * when `io.signal` aborted the scan. It does not throw.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  // A closed stderr must not crash the process; there is nowhere left to report it.
+  io.stderr.on('error', () => {});
+  let exitCode = EXIT_OK;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.version' || error.code === 'commander.helpDisplayed') return EXIT_OK;
+      if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`spamward: internal error: ${describeError(error)}\n`);
+    return EXIT_FAILED;
+  }
+  return exitCode;
+}
