@@ -116,6 +116,7 @@ export function createBehaviourStore(spec: string | BehaviourStore, options: Cre
     maxKeysPerCall: options.maxKeysPerCall,
     maxKeyLength: options.maxKeyLength,
     maxRecipientsPerEvent: options.maxRecipientsPerEvent,
+    maxPendingWritesPerCall: options.maxPendingWritesPerCall,
   };
   const memoryOptions = { ...limits, maxKeys: options.maxKeys, ttlMs: options.ttlMs, clock: options.clock };
   if (spec === 'memory') return new MemoryBehaviourStore(memoryOptions);

@@ -62,6 +62,14 @@ function failureReason(name: string, error: unknown): string {
  * Never rejects: invalid input is reported in `degraded`, like in the other
  * stores. Messages recorded in the fallback during an outage are not copied
  * back to the primary.
+ *
+ * The pending writes of an observe() call go with the call to whichever
+ * store serves it. When the primary fails or times out during the call, the
+ * fallback gets them too, so they are never dropped without a degraded
+ * entry. The primary may have applied them all the same: a Redis pipeline
+ * that timed out may still run, and a primary without its own timeout keeps
+ * running after the failover `timeoutMs`. Such writes are then counted in
+ * both stores, once each.
  */
 export class FailoverBehaviourStore implements BehaviourStore {
   private readonly fallback: BehaviourStore;
@@ -95,6 +103,7 @@ export class FailoverBehaviourStore implements BehaviourStore {
     return this.outage;
   }
 
+  /** Serves the call, pending writes included, from the primary, or from the fallback when the primary fails or is skipped. */
   async observe(keys: readonly string[], event: BehaviourEvent): Promise<ObserveResult> {
     if (this.closed) return { stats: {}, degraded: ['behaviour-store: store is closed, nothing recorded'] };
     if (this.shouldTryPrimary()) {

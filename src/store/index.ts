@@ -22,5 +22,6 @@ export type {
   Clock,
   KeyStats,
   ObserveResult,
+  PendingWrite,
   WriteResult,
 } from './types.js';

@@ -3,6 +3,7 @@
  * history, such as `sender:alice@example.com` or `net:192.0.2.0/24`.
  */
 
+import { organisationalDomain as registrableDomain } from '../domains.js';
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 
@@ -29,28 +30,6 @@ const MAX_HELO_LENGTH = 255;
 const DOMAIN_LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
 // eslint-disable-next-line no-control-regex
 const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
-
-/**
- * Second-level suffixes under which organisations register their names,
- * such as `example.co.uk`. A short, hand-picked subset of the Public Suffix
- * List (https://publicsuffix.org/), so `organisationalDomain` is an
- * approximation: suffixes missing here yield the parent of the real
- * organisational domain (`example.gov.xx` becomes `gov.xx`).
- */
-const SECOND_LEVEL_SUFFIXES = new Set([
-  'ac.uk', 'co.uk', 'gov.uk', 'ltd.uk', 'me.uk', 'net.uk', 'nhs.uk', 'org.uk', 'plc.uk', 'sch.uk',
-  'asn.au', 'com.au', 'edu.au', 'gov.au', 'id.au', 'net.au', 'org.au',
-  'ac.nz', 'co.nz', 'geek.nz', 'govt.nz', 'net.nz', 'org.nz',
-  'ac.jp', 'co.jp', 'go.jp', 'ne.jp', 'or.jp',
-  'ac.kr', 'co.kr', 'go.kr', 'ne.kr', 'or.kr',
-  'ac.za', 'co.za', 'gov.za', 'org.za',
-  'ac.in', 'co.in', 'gov.in', 'net.in', 'org.in',
-  'ac.il', 'co.il', 'gov.il', 'org.il',
-  'co.id', 'go.id', 'or.id', 'ac.th', 'co.th', 'go.th',
-  'com.ar', 'com.br', 'com.cn', 'com.co', 'com.eg', 'com.hk', 'com.mx', 'com.my', 'com.ng', 'com.pe',
-  'com.ph', 'com.pk', 'com.pl', 'com.sa', 'com.sg', 'com.tr', 'com.tw', 'com.ua', 'com.vn',
-  'edu.cn', 'gov.br', 'gov.cn', 'net.br', 'net.cn', 'org.br', 'org.cn', 'org.mx',
-]);
 
 /** Returns the lower-case ASCII (punycode) form of a domain without a trailing dot, or null when it is not a valid name. */
 function normaliseDomain(value: string | undefined): string | null {
@@ -165,19 +144,13 @@ export function ipKeys(value: string): { ip: string; net: string } | null {
 }
 
 /**
- * Returns the organisational domain of a name: its last two labels, or its
- * last three when the last two are a second-level suffix such as `co.uk`.
- * NOTE: an approximation of the Public Suffix List lookup that DMARC
- * specifies, with a short built-in suffix list. Returns null for an invalid
- * domain; a single-label name is returned as it is.
+ * Returns the organisational domain of a name (public suffix plus one
+ * label, see src/domains.ts), or null for an invalid domain; a single-label
+ * name is returned as it is.
  */
 export function organisationalDomain(domain: string): string | null {
   const normalised = normaliseDomain(domain);
-  if (normalised === null) return null;
-  const labels = normalised.split('.');
-  const lastTwo = labels.slice(-2).join('.');
-  const keep = SECOND_LEVEL_SUFFIXES.has(lastTwo) ? 3 : 2;
-  return labels.slice(-keep).join('.');
+  return normalised === null ? null : registrableDomain(normalised);
 }
 
 /**

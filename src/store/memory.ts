@@ -6,7 +6,15 @@
 
 import { LRUCache } from 'lru-cache';
 import { BehaviourStoreError, BehaviourStoreUnavailableError } from './errors.js';
-import { checkLabel, integerOption, normaliseCall, normaliseEvent, resolveStoreLimits, type StoreLimits } from './input.js';
+import {
+  checkLabel,
+  integerOption,
+  normaliseCall,
+  normaliseEvent,
+  resolveStoreLimits,
+  type NormalisedPendingWrite,
+  type StoreLimits,
+} from './input.js';
 import {
   EXACT_RECIPIENTS,
   FIELD_FIRST_RECIPIENT,
@@ -56,10 +64,18 @@ export interface MemoryBehaviourStoreOptions extends Partial<StoreLimits> {
   clock?: Clock;
 }
 
+/** Returns the counter field of a verdict or of a user report. */
+function labelField(kind: 'verdict' | 'report', label: BehaviourLabel): number {
+  if (kind === 'verdict') return label === 'ham' ? FIELD_HAM_VERDICTS : FIELD_SPAM_VERDICTS;
+  return label === 'ham' ? FIELD_HAM_REPORTS : FIELD_SPAM_REPORTS;
+}
+
 /**
  * Keeps behaviour stats in this process, bounded by `maxKeys` (least
  * recently used keys are evicted) and `ttlMs`. Never rejects, except after
- * `close()`. Stats match `RedisBehaviourStore` except that distinct
+ * `close()`. observe() applies its pending writes synchronously, before it
+ * returns: a call that resolves has applied them all, and a call rejected
+ * after `close()` has applied none. Stats match `RedisBehaviourStore` except that distinct
  * recipients above `EXACT_RECIPIENTS` (8) are estimated with a 256-register
  * HyperLogLog (about 6.5 % standard error) instead of Redis's (0.81 %).
  */
@@ -97,6 +113,7 @@ export class MemoryBehaviourStore implements BehaviourStore {
   observe(keys: readonly string[], event: BehaviourEvent): Promise<ObserveResult> {
     if (this.closed) return Promise.reject(this.closedError());
     const call = normaliseEvent(keys, event, this.clock, this.limits);
+    for (const write of call.pending) this.applyPending(write);
     const hashes = call.recipients.map(hashRecipient);
     const stats: Record<string, KeyStats> = {};
     for (const key of call.keys) {
@@ -131,15 +148,24 @@ export class MemoryBehaviourStore implements BehaviourStore {
     const call = normaliseCall(keys, now, this.clock, this.limits);
     const invalid = checkLabel(label, kind);
     if (invalid !== null) return Promise.resolve({ degraded: [...call.degraded, invalid] });
-    let field: number;
-    if (kind === 'verdict') field = label === 'ham' ? FIELD_HAM_VERDICTS : FIELD_SPAM_VERDICTS;
-    else field = label === 'ham' ? FIELD_HAM_REPORTS : FIELD_SPAM_REPORTS;
-    for (const key of call.keys) {
-      const slot = this.slotFor(key, call.nowMs);
-      this.touch(slot, call.nowMs);
-      this.count(slot, field);
-    }
+    this.countLabels(call.keys, call.nowMs, [labelField(kind === 'verdict' ? 'verdict' : 'report', label)]);
     return Promise.resolve({ degraded: call.degraded });
+  }
+
+  private applyPending(write: NormalisedPendingWrite): void {
+    const fields: number[] = [];
+    if (write.verdict !== undefined) fields.push(labelField('verdict', write.verdict));
+    if (write.report !== undefined) fields.push(labelField('report', write.report));
+    this.countLabels(write.keys, write.nowMs, fields);
+  }
+
+  /** Increments the given counter fields of each key and refreshes its last write time, which its TTL counts from. */
+  private countLabels(keys: readonly string[], nowMs: number, fields: readonly number[]): void {
+    for (const key of keys) {
+      const slot = this.slotFor(key, nowMs);
+      this.touch(slot, nowMs);
+      for (const field of fields) this.count(slot, field);
+    }
   }
 
   /** Returns the slot of a key, creating it (and evicting the least recently used key) or clearing it when expired. */

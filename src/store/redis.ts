@@ -1,13 +1,22 @@
 /**
  * Behaviour store in Redis, shared by every gateway that points at the same
- * server. Each observe() call is one pipeline, so one round trip.
+ * server. Each observe() call, pending writes included, is one pipeline, so
+ * one round trip.
  */
 
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { OptionsError, describeError } from '../errors.js';
 import { BehaviourStoreError, BehaviourStoreTimeoutError, BehaviourStoreUnavailableError } from './errors.js';
-import { checkLabel, integerOption, normaliseCall, normaliseEvent, resolveStoreLimits, type StoreLimits } from './input.js';
+import {
+  checkLabel,
+  integerOption,
+  normaliseCall,
+  normaliseEvent,
+  resolveStoreLimits,
+  type NormalisedPendingWrite,
+  type StoreLimits,
+} from './input.js';
 import { DEFAULT_TTL_MS } from './memory.js';
 import { OBSERVE_SCRIPT, REPORT_FIELDS, VERDICT_FIELDS } from './redis-script.js';
 import type { BehaviourEvent, BehaviourLabel, BehaviourStore, Clock, KeyStats, ObserveResult, WriteResult } from './types.js';
@@ -92,12 +101,19 @@ function parseStats(reply: unknown, nowMs: number): KeyStats | null {
 }
 
 /**
- * Keeps behaviour stats in Redis. Every call is one pipeline: for observe(),
- * one EVALSHA of `OBSERVE_SCRIPT` per behaviour key (the first call on a
- * connection sends EVAL, which loads the script). Calls reject with a
- * BehaviourStoreError subclass when Redis is down, slow (past `timeoutMs`)
- * or returns an error. Wrap the store in FailoverBehaviourStore to fall
- * back to memory instead.
+ * Keeps behaviour stats in Redis. Every call is one pipeline. For observe(),
+ * the pipeline first holds the commands of its pending writes, which are the
+ * HINCRBY and PEXPIRE commands that recordVerdict() and recordReport() send.
+ * Then it holds one EVALSHA of `OBSERVE_SCRIPT` per behaviour key (the first
+ * call on a connection sends EVAL, which loads the script). Calls reject
+ * with a BehaviourStoreError subclass when Redis is down, slow (past
+ * `timeoutMs`) or returns an error. Wrap the store in FailoverBehaviourStore
+ * to fall back to memory instead.
+ *
+ * A pipeline is not a transaction. When observe() rejects, Redis may have
+ * applied none, some or all of its pending writes: a timed-out pipeline may
+ * still run in full, and one that failed on an error reply ran the commands
+ * around it. Calling again with the same pending writes may count them twice.
  *
  * Redis Cluster: the two Redis keys of one behaviour key share a hash tag,
  * so each script call stays in one slot. The behaviour keys of one message
@@ -177,17 +193,19 @@ export class RedisBehaviourStore implements BehaviourStore {
 
   async observe(keys: readonly string[], event: BehaviourEvent): Promise<ObserveResult> {
     const call = normaliseEvent(keys, event, this.clock, this.limits);
-    if (call.keys.length === 0) return { stats: {}, degraded: call.degraded };
+    // Pending writes go first, so the observe scripts read a key's own earlier verdicts.
+    const pendingCommands = call.pending.flatMap((write) => this.pendingCommands(write));
+    if (call.keys.length === 0 && pendingCommands.length === 0) return { stats: {}, degraded: call.degraded };
     const digests = call.recipients.map(recipientDigest);
     const verdictField = call.verdict === undefined ? '' : VERDICT_FIELDS[call.verdict];
-    const commands = call.keys.map((key) => {
+    const observeCommands = call.keys.map((key) => {
       const names = this.redisKeys(key);
       return [OBSERVE_COMMAND, names.stats, names.recipients, String(call.nowMs), String(this.ttlMs), verdictField, ...digests];
     });
-    const replies = await this.execute(commands, 'observe');
+    const replies = await this.execute([...pendingCommands, ...observeCommands], 'observe');
     const stats: Record<string, KeyStats> = {};
     call.keys.forEach((key, position) => {
-      const parsed = parseStats(replies[position], call.nowMs);
+      const parsed = parseStats(replies[pendingCommands.length + position], call.nowMs);
       if (parsed === null) {
         throw new BehaviourStoreError(`Redis returned an unexpected reply to the observe script for key ${JSON.stringify(key)}.`, { input: key });
       }
@@ -240,14 +258,27 @@ export class RedisBehaviourStore implements BehaviourStore {
     if (invalid !== null) return { degraded: [...call.degraded, invalid] };
     if (call.keys.length === 0) return { degraded: call.degraded };
     const field = kind === 'verdict' ? VERDICT_FIELDS[label] : REPORT_FIELDS[label];
+    await this.execute(this.labelCommands(call.keys, [field]), kind === 'verdict' ? 'recordVerdict' : 'recordReport');
+    return { degraded: call.degraded };
+  }
+
+  private pendingCommands(write: NormalisedPendingWrite): string[][] {
+    const fields: string[] = [];
+    if (write.verdict !== undefined) fields.push(VERDICT_FIELDS[write.verdict]);
+    if (write.report !== undefined) fields.push(REPORT_FIELDS[write.report]);
+    return this.labelCommands(write.keys, fields);
+  }
+
+  /** Returns the commands that increment the given hash fields of each key and restart the TTL of both its Redis keys. */
+  private labelCommands(keys: readonly string[], fields: readonly string[]): string[][] {
     const ttl = String(this.ttlMs);
     const commands: string[][] = [];
-    for (const key of call.keys) {
+    for (const key of keys) {
       const names = this.redisKeys(key);
-      commands.push(['hincrby', names.stats, field, '1'], ['pexpire', names.stats, ttl], ['pexpire', names.recipients, ttl]);
+      for (const field of fields) commands.push(['hincrby', names.stats, field, '1']);
+      commands.push(['pexpire', names.stats, ttl], ['pexpire', names.recipients, ttl]);
     }
-    await this.execute(commands, kind === 'verdict' ? 'recordVerdict' : 'recordReport');
-    return { degraded: call.degraded };
+    return commands;
   }
 
   /**

@@ -21,6 +21,23 @@ export interface KeyStats {
   hamReports: number;
 }
 
+/**
+ * A verdict and/or user report for the keys of an earlier message, written
+ * along with an observe() call instead of by a separate recordVerdict() or
+ * recordReport() call. Each part is checked and counted exactly as those
+ * methods would count it.
+ */
+export interface PendingWrite {
+  /** Behaviour keys to count the labels for, checked like the keys of recordVerdict(). */
+  keys: readonly string[];
+  /** Verdict to count, as recordVerdict() does. */
+  verdict?: BehaviourLabel;
+  /** User report to count, as recordReport() does. */
+  report?: BehaviourLabel;
+  /** Time of the write in milliseconds since the Unix epoch. Defaults to the store's clock. */
+  now?: number;
+}
+
 /** One message seen by the gateway. */
 export interface BehaviourEvent {
   /** Time of the message in milliseconds since the Unix epoch. Defaults to the store's clock. */
@@ -29,6 +46,15 @@ export interface BehaviourEvent {
   recipients: readonly string[];
   /** Verdict to count along with the message, when it is already known. */
   verdict?: BehaviourLabel;
+  /**
+   * Writes left over from earlier messages, usually the verdict of the
+   * previous message, which the scorer only knows after its observe() call.
+   * They are applied in order, before this message's keys are read, so a
+   * key's stats include its own earlier verdicts. Each store limits them to
+   * `maxPendingWritesPerCall` (default 64) per call, and drops and reports
+   * the rest in `degraded`.
+   */
+  pending?: readonly PendingWrite[];
 }
 
 export interface ObserveResult {
@@ -53,8 +79,10 @@ export interface WriteResult {
  */
 export interface BehaviourStore {
   /**
-   * Returns the stats of each key as they were before this message, and
-   * records the message, in one operation (one round trip for Redis).
+   * Applies `event.pending`, then returns the stats of each key as they were
+   * before this message, and records the message, all in one operation (one
+   * round trip for Redis). When the call rejects or times out, its pending
+   * writes may or may not have been applied; see each store for details.
    */
   observe(keys: readonly string[], event: BehaviourEvent): Promise<ObserveResult>;
   /** Counts a verdict for each key, such as the scorer's final verdict. */

@@ -1,9 +1,10 @@
 /** Behaviour every store must share, run against the memory store and a real Redis. */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoreLimits } from '../../src/store/input.js';
 import { MemoryBehaviourStore } from '../../src/store/memory.js';
 import { RedisBehaviourStore } from '../../src/store/redis.js';
-import type { BehaviourStore, KeyStats } from '../../src/store/types.js';
+import type { BehaviourStore, KeyStats, PendingWrite } from '../../src/store/types.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /** 2024-01-01T00:00:00Z, aligned to every bucket size. */
@@ -24,14 +25,19 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const factories: [string, () => BehaviourStore][] = [
-  ['memory', () => new MemoryBehaviourStore()],
+const factories: [string, (limits?: Partial<StoreLimits>) => BehaviourStore][] = [
+  ['memory', (limits) => new MemoryBehaviourStore(limits)],
   [
     'redis',
-    () => {
+    (limits) => {
       prefixCounter += 1;
       // A generous timeout: these tests check results, not latency.
-      return new RedisBehaviourStore({ redis: { host: '127.0.0.1', port: server.port }, keyPrefix: `contract${prefixCounter}:`, timeoutMs: 2000 });
+      return new RedisBehaviourStore({
+        ...limits,
+        redis: { host: '127.0.0.1', port: server.port },
+        keyPrefix: `contract${prefixCounter}:`,
+        timeoutMs: 2000,
+      });
     },
   ],
 ];
@@ -49,8 +55,8 @@ const EMPTY: KeyStats = {
 };
 
 describe.each(factories)('%s store', (_name, create) => {
-  function open(): BehaviourStore {
-    const store = create();
+  function open(limits?: Partial<StoreLimits>): BehaviourStore {
+    const store = create(limits);
     opened.push(store);
     return store;
   }
@@ -175,5 +181,105 @@ describe.each(factories)('%s store', (_name, create) => {
     const store = open();
     expect(await store.observe([], { now: T, recipients: [] })).toEqual({ stats: {}, degraded: [] });
     expect(await store.recordVerdict([], 'spam', T)).toEqual({ degraded: [] });
+  });
+
+  it('applies pending writes before reading', async () => {
+    const store = open();
+    const result = await store.observe(['k'], {
+      now: T,
+      recipients: [],
+      pending: [
+        { keys: ['k', 'j'], verdict: 'spam', now: T },
+        { keys: ['k'], verdict: 'ham', report: 'spam', now: T },
+        { keys: ['j'], report: 'ham', now: T },
+      ],
+    });
+    expect(result.degraded).toEqual([]);
+    expect(result.stats.k).toEqual({ ...EMPTY, spamVerdicts: 1, hamVerdicts: 1, spamReports: 1 });
+    expect(Object.keys(result.stats)).toEqual(['k']);
+    const { stats } = await store.observe(['k', 'j'], { now: T, recipients: [] });
+    expect(stats.k).toMatchObject({ count1m: 1, spamVerdicts: 1, hamVerdicts: 1, spamReports: 1, hamReports: 0 });
+    expect(stats.j).toEqual({ ...EMPTY, spamVerdicts: 1, hamReports: 1 });
+  });
+
+  it('counts pending writes like recordVerdict', async () => {
+    const viaPending = open();
+    const viaCalls = open();
+    await viaPending.observe(['m'], { now: T, recipients: [], pending: [{ keys: ['k'], verdict: 'spam', now: T }] });
+    await viaCalls.observe(['m'], { now: T, recipients: [] });
+    await viaCalls.recordVerdict(['k'], 'spam', T);
+    const expected = (await viaCalls.observe(['k', 'm'], { now: T, recipients: [] })).stats;
+    const actual = (await viaPending.observe(['k', 'm'], { now: T, recipients: [] })).stats;
+    expect(actual).toEqual(expected);
+  });
+
+  it('applies pending writes without valid keys', async () => {
+    const store = open();
+    const result = await store.observe([''], { now: T, recipients: [], pending: [{ keys: ['k'], verdict: 'spam' }] });
+    expect(result.stats).toEqual({});
+    expect(result.degraded).toHaveLength(1);
+    const { stats } = await store.observe(['k'], { now: T, recipients: [] });
+    expect(stats.k?.spamVerdicts).toBe(1);
+  });
+
+  it('reports invalid pending writes', async () => {
+    const store = open();
+    const pending = [
+      { keys: ['k'], verdict: 'maybe', report: 'spam' },
+      null,
+      { keys: ['k'] },
+      { keys: 'k', verdict: 'spam' },
+      { keys: ['', 'k'], verdict: 'ham', now: Number.NaN },
+      ,
+    ] as unknown as PendingWrite[];
+    const result = await store.observe(['k'], { now: T, recipients: [], pending });
+    expect(result.degraded).toEqual([
+      'behaviour-store: pending[0]: invalid verdict "maybe" ignored',
+      'behaviour-store: pending[1] is not an object, ignored',
+      'behaviour-store: pending[2] has no verdict or report, nothing recorded',
+      'behaviour-store: pending[3]: keys is not an array, nothing recorded',
+      expect.stringMatching(/^behaviour-store: pending\[4\]: 1 key\(s\) dropped \(empty, /),
+      'behaviour-store: pending[4]: invalid event time NaN, used the store clock',
+      'behaviour-store: pending[5] is not an object, ignored',
+    ]);
+    // The valid parts of pending[0] and pending[4] are counted.
+    expect(result.stats.k).toEqual({ ...EMPTY, spamReports: 1, hamVerdicts: 1 });
+  });
+
+  it('reports pending that is not an array', async () => {
+    const store = open();
+    const pending = { keys: ['k'], verdict: 'spam' } as unknown as PendingWrite[];
+    const result = await store.observe(['k'], { now: T, recipients: [], pending });
+    expect(result.degraded).toEqual(['behaviour-store: pending is not an array, no pending writes applied']);
+    expect(result.stats.k).toEqual(EMPTY);
+  });
+
+  it('caps pending writes at 64 by default', async () => {
+    const store = open();
+    const pending: PendingWrite[] = Array.from({ length: 70 }, () => ({ keys: ['k'], verdict: 'spam' }));
+    const result = await store.observe(['k'], { now: T, recipients: [], pending });
+    expect(result.degraded).toEqual(['behaviour-store: 6 pending write(s) dropped past 64 per call']);
+    expect(result.stats.k?.spamVerdicts).toBe(64);
+  });
+
+  it('caps pending writes per maxPendingWritesPerCall', async () => {
+    const store = open({ maxPendingWritesPerCall: 2 });
+    const pending: PendingWrite[] = [
+      { keys: ['a'], verdict: 'spam' },
+      { keys: ['b'], verdict: 'spam' },
+      { keys: ['c'], verdict: 'spam' },
+    ];
+    const result = await store.observe(['a', 'b', 'c'], { now: T, recipients: [], pending });
+    expect(result.degraded).toEqual(['behaviour-store: 1 pending write(s) dropped past 2 per call']);
+    expect(result.stats.a?.spamVerdicts).toBe(1);
+    expect(result.stats.b?.spamVerdicts).toBe(1);
+    expect(result.stats.c?.spamVerdicts).toBe(0);
+  });
+
+  it('drops every pending write at 0', async () => {
+    const store = open({ maxPendingWritesPerCall: 0 });
+    const result = await store.observe(['k'], { now: T, recipients: [], pending: [{ keys: ['k'], verdict: 'spam' }] });
+    expect(result.degraded).toEqual(['behaviour-store: 1 pending write(s) dropped past 0 per call']);
+    expect(result.stats.k?.spamVerdicts).toBe(0);
   });
 });

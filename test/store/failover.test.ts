@@ -4,7 +4,7 @@ import { BehaviourStoreTimeoutError, BehaviourStoreUnavailableError } from '../.
 import { FailoverBehaviourStore } from '../../src/store/failover.js';
 import { MemoryBehaviourStore } from '../../src/store/memory.js';
 import { RedisBehaviourStore } from '../../src/store/redis.js';
-import type { BehaviourStore, ObserveResult } from '../../src/store/types.js';
+import type { BehaviourEvent, BehaviourStore, ObserveResult } from '../../src/store/types.js';
 import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -62,6 +62,9 @@ describe('FailoverBehaviourStore with Redis', () => {
     await store.observe(['k'], { now: T, recipients: [] });
     const healthy = await store.observe(['k'], { now: T, recipients: [] });
     expect(healthy.stats.k?.count1m).toBe(1);
+    // A slow warmup (connecting past the 50 ms timeout) may already have logged one outage.
+    const warnsBefore = log.warn.mock.calls.length;
+    const infosBefore = log.info.mock.calls.length;
 
     await redis.kill();
     const counts: number[] = [];
@@ -74,16 +77,16 @@ describe('FailoverBehaviourStore with Redis', () => {
     }
     // The memory fallback started empty when Redis died and counts from there.
     expect(counts).toEqual(Array.from({ length: 20 }, (_, index) => index));
-    expect(log.warn).toHaveBeenCalledTimes(1);
-    expect(log.warn.mock.calls[0]?.[0]).toMatch(/serving from memory until redis is back/);
+    expect(log.warn).toHaveBeenCalledTimes(warnsBefore + 1);
+    expect(log.warn.mock.calls[warnsBefore]?.[0]).toMatch(/serving from memory until redis is back/);
 
     await redis.restart();
     const recovered = await untilHealthy(store, 'k', 5000);
     // The restarted server is empty (no persistence), so Redis history starts again.
     expect(recovered.stats.k?.count1m).toBe(0);
-    expect(log.warn).toHaveBeenCalledTimes(1);
-    expect(log.info).toHaveBeenCalledTimes(1);
-    expect(log.info.mock.calls[0]?.[0]).toMatch(/redis is back after/);
+    expect(log.warn).toHaveBeenCalledTimes(warnsBefore + 1);
+    expect(log.info).toHaveBeenCalledTimes(infosBefore + 1);
+    expect(log.info.mock.calls[infosBefore]?.[0]).toMatch(/redis is back after/);
   }, 20_000);
 
   it('falls back while Redis stalls', async () => {
@@ -93,6 +96,9 @@ describe('FailoverBehaviourStore with Redis', () => {
     const log = logger();
     const store = failover(`redis://127.0.0.1:${proxy.port}/0`, log);
     await untilHealthy(store, 'warmup', 3000);
+    // A slow warmup (connecting past the 50 ms timeout) may already have logged one outage.
+    const warnsBefore = log.warn.mock.calls.length;
+    const infosBefore = log.info.mock.calls.length;
 
     proxy.pause();
     for (let call = 0; call < 5; call += 1) {
@@ -100,11 +106,35 @@ describe('FailoverBehaviourStore with Redis', () => {
       expect(elapsedMs).toBeLessThan(CALL_LIMIT_MS);
       expect(result.degraded).toEqual(['behaviour-store: redis timeout, served from memory']);
     }
-    expect(log.warn).toHaveBeenCalledTimes(1);
+    expect(log.warn).toHaveBeenCalledTimes(warnsBefore + 1);
 
     proxy.resume();
     await untilHealthy(store, 'k', 5000);
-    expect(log.info).toHaveBeenCalledTimes(1);
+    expect(log.info).toHaveBeenCalledTimes(infosBefore + 1);
+  }, 20_000);
+
+  it('applies pending writes while Redis is killed', async () => {
+    const redis = await server();
+    const store = failover(redis.url);
+    await untilHealthy(store, 'warmup', 3000);
+    const healthy = await store.observe(['k'], { now: T, recipients: [], pending: [{ keys: ['k'], verdict: 'spam', now: T }] });
+    expect(healthy.degraded).toEqual([]);
+    expect(healthy.stats.k?.spamVerdicts).toBe(1);
+
+    await redis.kill();
+    const served: ObserveResult[] = [];
+    for (const verdict of ['ham', 'spam', 'spam'] as const) {
+      const pending = [{ keys: ['k'], verdict, now: T }];
+      served.push(await store.observe(['k'], { now: T, recipients: [], pending }));
+    }
+    for (const result of served) {
+      expect(result.degraded).toHaveLength(1);
+      expect(result.degraded[0]).toMatch(/^behaviour-store: redis (unavailable|timeout), served from memory$/);
+    }
+    // The memory fallback started empty when Redis died, and got every pending write since.
+    expect(served.map((result) => result.stats.k?.hamVerdicts)).toEqual([1, 1, 1]);
+    expect(served.map((result) => result.stats.k?.spamVerdicts)).toEqual([0, 1, 2]);
+    expect(served.map((result) => result.stats.k?.count1m)).toEqual([0, 1, 2]);
   }, 20_000);
 
   it('serves from memory when Redis never started', async () => {
@@ -231,6 +261,44 @@ describe('FailoverBehaviourStore', () => {
     const store = new FailoverBehaviourStore(primary, { timeoutMs: 30 });
     const result = await store.observe(['k'], { now: T, recipients: [] });
     expect(result.degraded).toEqual(['behaviour-store: redis timeout, served from memory']);
+  });
+
+  it('gives pending writes to the fallback on timeout', async () => {
+    const inner = new MemoryBehaviourStore();
+    const observe = vi.fn((_keys: readonly string[], _event: BehaviourEvent) => new Promise<ObserveResult>(() => undefined));
+    const primary = {
+      observe,
+      recordVerdict: inner.recordVerdict.bind(inner),
+      recordReport: inner.recordReport.bind(inner),
+      close: inner.close.bind(inner),
+    };
+    const store = new FailoverBehaviourStore(primary, { timeoutMs: 30 });
+    const pending = [{ keys: ['k'], verdict: 'spam' as const, now: T }];
+    const result = await store.observe(['k'], { now: T, recipients: [], pending });
+    expect(observe.mock.calls[0]?.[1].pending).toBe(pending);
+    expect(result.degraded).toEqual(['behaviour-store: redis timeout, served from memory']);
+    expect(result.stats.k?.spamVerdicts).toBe(1);
+  });
+
+  it('counts pending writes twice after a late failure', async () => {
+    // A primary that applies the call and then fails, as a Redis pipeline that ran but whose reply came too late.
+    const inner = new MemoryBehaviourStore();
+    const primary = {
+      async observe(keys: readonly string[], event: BehaviourEvent): Promise<ObserveResult> {
+        await inner.observe(keys, event);
+        throw new BehaviourStoreTimeoutError('reply too late');
+      },
+      recordVerdict: inner.recordVerdict.bind(inner),
+      recordReport: inner.recordReport.bind(inner),
+      close: inner.close.bind(inner),
+    };
+    const fallback = new MemoryBehaviourStore();
+    const store = new FailoverBehaviourStore(primary, { fallback });
+    await store.observe([], { now: T, recipients: [], pending: [{ keys: ['k'], verdict: 'spam', now: T }] });
+    const inPrimary = await inner.observe(['k'], { now: T, recipients: [] });
+    const inFallback = await fallback.observe(['k'], { now: T, recipients: [] });
+    expect(inPrimary.stats.k?.spamVerdicts).toBe(1);
+    expect(inFallback.stats.k?.spamVerdicts).toBe(1);
   });
 
   it('never rejects when the fallback fails', async () => {

@@ -69,6 +69,47 @@ describe('MemoryBehaviourStore', () => {
     expect(stats.k?.spamReports).toBe(1);
   });
 
+  it('applies pending writes in order', async () => {
+    // With a 60 s TTL, a write 120 s after the key's last write finds it expired and starts it again.
+    const late = T + 120 * SECOND;
+    const forward = new MemoryBehaviourStore({ ttlMs: 60 * SECOND });
+    await forward.observe([], {
+      now: late,
+      recipients: [],
+      pending: [
+        { keys: ['k'], verdict: 'spam', now: T },
+        { keys: ['k'], verdict: 'ham', now: late },
+      ],
+    });
+    const afterForward = await forward.observe(['k'], { now: late, recipients: [] });
+    expect(afterForward.stats.k).toMatchObject({ spamVerdicts: 0, hamVerdicts: 1 });
+
+    const backward = new MemoryBehaviourStore({ ttlMs: 60 * SECOND });
+    await backward.observe([], {
+      now: late,
+      recipients: [],
+      pending: [
+        { keys: ['k'], verdict: 'ham', now: late },
+        { keys: ['k'], verdict: 'spam', now: T },
+      ],
+    });
+    const afterBackward = await backward.observe(['k'], { now: late, recipients: [] });
+    expect(afterBackward.stats.k).toMatchObject({ spamVerdicts: 1, hamVerdicts: 1 });
+  });
+
+  it('refreshes ttl on pending writes', async () => {
+    let now = T;
+    const store = new MemoryBehaviourStore({ ttlMs: 60 * SECOND, clock: () => now });
+    await store.observe(['k'], { recipients: [] });
+    now = T + 50 * SECOND;
+    // No `now` in the pending write: it takes the store clock.
+    await store.observe([], { recipients: [], pending: [{ keys: ['k'], report: 'spam' }] });
+    now = T + 100 * SECOND;
+    const { stats } = await store.observe(['k'], { recipients: [] });
+    expect(stats.k?.firstSeenAgeSeconds).toBe(100);
+    expect(stats.k?.spamReports).toBe(1);
+  });
+
   it('uses the clock option', async () => {
     let now = T;
     const store = new MemoryBehaviourStore({ clock: () => now });
@@ -134,6 +175,7 @@ describe('MemoryBehaviourStore', () => {
     ['ttlMs', { ttlMs: -1 }],
     ['maxKeyLength', { maxKeyLength: 1.5 }],
     ['maxRecipientsPerEvent', { maxRecipientsPerEvent: -1 }],
+    ['maxPendingWritesPerCall', { maxPendingWritesPerCall: -1 }],
   ])('rejects invalid %s', (name, options) => {
     expect(() => new MemoryBehaviourStore(options)).toThrow(OptionsError);
     expect(() => new MemoryBehaviourStore(options)).toThrow(name);

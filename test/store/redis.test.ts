@@ -152,6 +152,75 @@ describe('RedisBehaviourStore', () => {
     }
   });
 
+  it('carries pending writes in the same round trip', async () => {
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const store = open({ redis: { host: '127.0.0.1', port: proxy.port } });
+      const keys = behaviourKeys({ envelopeSender: 'a@example.com', clientIp: '192.0.2.9', helo: 'mx.example.com' });
+      await store.observe(keys, { now: T, recipients: [] });
+      const before = proxy.roundTrips;
+      for (let index = 0; index < 10; index += 1) {
+        // Each message carries the verdict of the one before it.
+        const pending = [{ keys, verdict: 'spam' as const, now: T + index }];
+        await store.observe(keys, { now: T + index, recipients: ['x@example.net'], pending });
+      }
+      expect(proxy.roundTrips - before).toBe(10);
+      const { stats } = await store.observe(keys, { now: T + 20, recipients: [] });
+      expect(stats['sender:a@example.com']).toMatchObject({ count1m: 11, spamVerdicts: 10 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('sends pending writes before the script', async () => {
+    const store = open();
+    await store.observe(['k'], { now: T, recipients: [] });
+    const monitor = await inspector.duplicate().monitor();
+    const commands: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
+    const pending = [
+      { keys: ['k'], verdict: 'spam' as const },
+      { keys: ['j'], report: 'ham' as const },
+    ];
+    await store.observe(['k'], { now: T, recipients: [], pending });
+    await waitFor(() => commands.some((args) => args[0]?.toLowerCase().startsWith('eval')), 2000);
+    monitor.disconnect();
+    const names = commands.map((args) => `${args[0]?.toLowerCase()} ${args[1] ?? ''}`);
+    expect(names.slice(0, 6)).toEqual([
+      'hincrby spamward:{k}:s',
+      'pexpire spamward:{k}:s',
+      'pexpire spamward:{k}:r',
+      'hincrby spamward:{j}:s',
+      'pexpire spamward:{j}:s',
+      'pexpire spamward:{j}:r',
+    ]);
+    expect(commands[0]?.[2]).toBe('vspam');
+    expect(commands[3]?.[2]).toBe('rham');
+    // EVALSHA sha numkeys key...: the observe script comes right after the pending writes.
+    expect(commands[6]?.[0]?.toLowerCase()).toBe('evalsha');
+    expect(commands[6]?.[3]).toBe('spamward:{k}:s');
+  });
+
+  it('sets a TTL on pending keys', async () => {
+    const store = open({ ttlMs: 60_000 });
+    await store.observe([], { now: T, recipients: [], pending: [{ keys: ['v'], verdict: 'ham', report: 'spam' }] });
+    const name = store.redisKeys('v').stats;
+    expect(await inspector.hgetall(name)).toEqual({ vham: '1', rspam: '1' });
+    const ttl = await inspector.pttl(name);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('rejects when a pending key holds another type', async () => {
+    const store = open();
+    await inspector.set(store.redisKeys('bad').stats, 'not a hash');
+    const call = store.observe(['k'], { now: T, recipients: [], pending: [{ keys: ['bad'], verdict: 'spam' }] });
+    await expect(call).rejects.toBeInstanceOf(BehaviourStoreError);
+    // A pipeline is not a transaction: the observe script after the failed write still ran.
+    const { stats } = await store.observe(['k'], { now: T, recipients: [] });
+    expect(stats.k?.count1m).toBe(1);
+  });
+
   it('reloads the script after SCRIPT FLUSH', async () => {
     const store = open();
     await store.observe(['k'], { now: T, recipients: [] });
