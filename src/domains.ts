@@ -1,19 +1,18 @@
 import { isIP } from 'node:net';
+import { getDomain } from 'tldts';
 
 /**
- * Domain helpers for comparing senders, reply addresses and link hosts.
- * Rules compare organisational domains ("mail.example.co.uk" and
- * "example.co.uk" are the same sender) rather than exact host names.
+ * Domain helpers shared by features, rules and the behaviour store, for
+ * comparing senders, reply addresses and link hosts. They compare
+ * organisational domains ("mail.example.co.uk" and "example.co.uk" are the
+ * same sender) rather than exact host names.
  */
-
-/** Second-level labels that, under a two-letter country code, are public suffixes (co.uk, com.au, ne.jp, ...). */
-const COUNTRY_SECOND_LEVEL = new Set(['ac', 'co', 'com', 'edu', 'gen', 'go', 'gob', 'gov', 'gv', 'ltd', 'mil', 'ne', 'net', 'nic', 'or', 'org', 'plc', 'sch']);
 
 /** Host forms that browsers resolve as IPv4 although they are not dotted quads: 3221225985, 0xc0000201, 0300.0.2.1. */
 const NUMERIC_HOST = /^(?:0x[0-9a-f]+|\d+)(?:\.(?:0x[0-9a-f]+|\d+)){0,3}$/i;
 
 /** Removes the brackets of an IPv6 literal and a trailing dot. */
-function bareHost(host: string): string {
+export function bareHost(host: string): string {
   const trimmed = host.trim().toLowerCase().replace(/\.$/, '');
   if (trimmed.startsWith('[') && trimmed.endsWith(']')) return trimmed.slice(1, -1);
   return trimmed;
@@ -34,21 +33,14 @@ export function isIpHost(host: string): boolean {
 
 /**
  * Returns the organisational domain of a host: the public suffix plus one
- * label. IP addresses are returned unchanged.
- *
- * NOTE: without the Public Suffix List this is an approximation. It covers
- * generic TLDs and the `co.uk`-style second level under two-letter country
- * codes, so it treats private suffixes such as `github.io` as one organisation.
+ * label, from the Public Suffix List that tldts ships (ICANN section only,
+ * so `github.io` hosts count as one organisation, as DMARC does). IP
+ * addresses and names without a known suffix are returned unchanged.
  */
 export function organisationalDomain(host: string): string {
   const bare = bareHost(host);
   if (bare === '' || isIpHost(bare)) return bare;
-  const labels = bare.split('.');
-  if (labels.length <= 2) return bare;
-  const tld = labels[labels.length - 1] ?? '';
-  const second = labels[labels.length - 2] ?? '';
-  const keep = tld.length === 2 && COUNTRY_SECOND_LEVEL.has(second) ? 3 : 2;
-  return labels.slice(-keep).join('.');
+  return getDomain(bare, { allowPrivateDomains: false }) ?? bare;
 }
 
 /** Returns the domain of `local@domain`, lower case, or an empty string. */
@@ -62,4 +54,15 @@ export function domainOf(address: string): string {
 export function sameOrganisation(left: string, right: string): boolean {
   if (left === '' || right === '') return false;
   return organisationalDomain(left) === organisationalDomain(right);
+}
+
+/** Host names of common URL shorteners. */
+export const URL_SHORTENERS: ReadonlySet<string> = new Set([
+  'bit.ly', 'tinyurl.com', 'goo.gl', 't.co', 'ow.ly', 'is.gd', 'buff.ly', 'rebrand.ly', 'cutt.ly',
+  'shorturl.at', 'tiny.cc', 'rb.gy', 'bl.ink', 'lnkd.in', 't.ly', 'v.gd', 'qrco.de', 's.id',
+  'shorte.st', 'adf.ly', 'x.co', 'snip.ly', 'soo.gd', 'clck.ru', 'u.to', 'surl.li', 'tinu.be',
+]);
+
+export function isShortener(host: string): boolean {
+  return URL_SHORTENERS.has(bareHost(host).replace(/^www\./, ''));
 }

@@ -1,5 +1,5 @@
 import type { ParsedMessage } from '../parse/types.js';
-import { domainOf, isIpLiteral, isShortener, organisationalDomain } from './domains.js';
+import { domainOf, isIpHost, isShortener, organisationalDomain } from '../domains.js';
 import type { TokenTable } from './token-table.js';
 import { messageTokens } from './tokens.js';
 import type { FeatureWriter } from './writer.js';
@@ -8,6 +8,9 @@ import type { FeatureWriter } from './writer.js';
 const MAX_SCANNED_CHARS = 100_000;
 const ZERO_WIDTH = /[\u200b-\u200d\u2060\ufeff\u00ad]/g;
 const MONEY_AMOUNT = /[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:[$€£¥]|usd|eur|dollars?)\b/gi;
+const LETTER = /\p{L}/u;
+const LATIN = /\p{Script=Latin}/u;
+const UPPER = /\p{Lu}/u;
 const HOST_IN_TEXT = /(?:https?:\/\/)?((?:[a-z0-9-]+\.)+[a-z]{2,})/i;
 
 /** Extensions that run code when opened on common desktops. */
@@ -66,21 +69,24 @@ export function writeContentFeatures(message: ParsedMessage, tokens: TokenTable 
   let upper = 0;
   let nonLatin = 0;
   let exclamations = 0;
-  for (const character of text) {
-    if (character === '!') exclamations += 1;
-    const code = character.codePointAt(0) ?? 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
     if (code < 128) {
-      if (code >= 65 && code <= 90) {
+      if (code === 33) exclamations += 1;
+      else if (code >= 65 && code <= 90) {
         letters += 1;
         upper += 1;
-      } else if (code >= 97 && code <= 122) {
-        letters += 1;
-      }
-    } else if (/\p{L}/u.test(character)) {
-      letters += 1;
-      if (!/\p{Script=Latin}/u.test(character)) nonLatin += 1;
-      else if (/\p{Lu}/u.test(character)) upper += 1;
+      } else if (code >= 97 && code <= 122) letters += 1;
+      continue;
     }
+    // Outside ASCII, classify by code point; a surrogate pair counts once.
+    const codePoint = text.codePointAt(index) ?? code;
+    if (codePoint > 0xffff) index += 1;
+    const character = String.fromCodePoint(codePoint);
+    if (!LETTER.test(character)) continue;
+    letters += 1;
+    if (!LATIN.test(character)) nonLatin += 1;
+    else if (UPPER.test(character)) upper += 1;
   }
   out.set('content.caps_ratio', letters > 20 ? upper / letters : 0);
   out.set('content.exclamation_density', text.length > 0 ? (100 * exclamations) / text.length : 0);
@@ -114,7 +120,7 @@ export function writeUrlFeatures(message: ParsedMessage, out: FeatureWriter): vo
   for (const link of links) {
     if (link.host === '') continue;
     hosts.add(link.host);
-    if (isIpLiteral(link.host)) ipLiteral += 1;
+    if (isIpHost(link.host)) ipLiteral += 1;
     if (isShortener(link.host)) shortener += 1;
     if (link.host.split('.').some((label) => label.startsWith('xn--'))) punycode += 1;
     if (fromOrg !== '' && organisationalDomain(link.host) === fromOrg) fromDomain += 1;

@@ -1,5 +1,5 @@
 import type { ParsedMessage } from '../parse/types.js';
-import { domainOf, organisationalDomain } from './domains.js';
+import { domainOf, organisationalDomain } from '../domains.js';
 import type { FeatureWriter } from './writer.js';
 
 const RFC5322_DATE = /^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),\s*)?\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Z]{1,5})?(?:\s*\(.*\))?\s*$/i;

@@ -1,6 +1,8 @@
 import type { ParsedMessage } from '../parse/types.js';
 import { writeContentFeatures, writeMimeFeatures, writeUrlFeatures } from './body.js';
+import { writeBehaviourFeatures, type BehaviourKeySet } from './behaviour.js';
 import { writeHeaderFeatures } from './header.js';
+import type { KeyStats } from '../store/index.js';
 import { AUTH_MECHANISMS, type FeatureDefinition } from './schema.js';
 import type { TokenTable } from './token-table.js';
 import { FeatureWriter } from './writer.js';
@@ -8,6 +10,7 @@ import { FeatureWriter } from './writer.js';
 export { FEATURES, FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA_DIGEST, FEATURE_SCHEMA_VERSION, featureIndex, type FeatureDefinition } from './schema.js';
 export { TokenCounter, TokenTable, type TokenTableData } from './token-table.js';
 export { messageTokens } from './tokens.js';
+export { arrivalTime, envelopeFromHeaders, messageBehaviourKeys, type BehaviourKeySet } from './behaviour.js';
 
 /** One authentication mechanism's outcome, as the authentication stage reports it. */
 export type AuthResultName = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'timeout' | 'skipped' | 'unknown';
@@ -43,6 +46,8 @@ export interface FeatureContext {
   /** Token statistics of the model; without them the token features stay neutral. */
   tokens: TokenTable | null;
   auth?: AuthInputs;
+  /** What the behaviour store returned for this message; absent or null stats mean unavailable. */
+  behaviour?: { keys: BehaviourKeySet; stats: Record<string, KeyStats> | null } | null;
 }
 
 /** Extracts the feature vector of one message in schema order. Training and scoring both call this. */
@@ -52,6 +57,7 @@ export function extractFeatures(message: ParsedMessage, context: FeatureContext)
   writeContentFeatures(message, context.tokens, out);
   writeUrlFeatures(message, out);
   writeMimeFeatures(message, out);
+  writeBehaviourFeatures(context.behaviour?.keys ?? null, context.behaviour?.stats ?? null, out);
   const auth = context.auth ?? UNKNOWN_AUTH;
   for (const mechanism of AUTH_MECHANISMS) {
     out.set(`auth.${mechanism}_${authState(auth[mechanism])}`, 1);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
  * retrained model. Raise FEATURE_SCHEMA_VERSION with every change.
  */
 
-export const FEATURE_SCHEMA_VERSION = 1;
+export const FEATURE_SCHEMA_VERSION = 2;
 
 export interface FeatureDefinition {
   name: string;
@@ -15,6 +15,16 @@ export interface FeatureDefinition {
 }
 
 const AUTH_MECHANISMS = ['spf', 'dkim', 'dmarc', 'arc'] as const;
+const BEHAVIOUR_KIND_NAMES = { sender: 'envelope sender', org: 'From organisational domain', net: 'client network (/24 or /64)' } as const;
+const BEHAVIOUR_MEASURE_DESCRIPTIONS = {
+  count_1h: 'log1p of messages in the last hour',
+  count_24h: 'log1p of messages in the last 24 hours',
+  new: 'never seen before',
+  age_days: 'log1p of days since first seen',
+  recipients: 'log1p of distinct recipients so far',
+  spam_share: 'smoothed share of spam among earlier verdicts, 0.5 without any',
+  reports: 'log1p of spam reports minus log1p of ham reports',
+} as const;
 const AUTH_STATES = ['pass', 'fail', 'weak', 'unknown'] as const;
 
 const DEFINITIONS: FeatureDefinition[] = [
@@ -99,6 +109,11 @@ const DEFINITIONS: FeatureDefinition[] = [
   // Parse
   { name: 'parse.limits_hit', description: 'log1p of parser limits hit' },
   { name: 'parse.warnings', description: 'log1p of structural warnings' },
+  // Sender behaviour from the behaviour store, before this message
+  { name: 'behaviour.unknown', description: 'behaviour store unavailable or not used' },
+  ...Object.entries(BEHAVIOUR_KIND_NAMES).flatMap(([kind, kindName]) =>
+    Object.entries(BEHAVIOUR_MEASURE_DESCRIPTIONS).map(([measure, description]) => ({ name: `behaviour.${kind}_${measure}`, description: `${kindName}: ${description}` })),
+  ),
   // Authentication: four states per mechanism, exactly one set
   ...AUTH_MECHANISMS.flatMap((mechanism) =>
     AUTH_STATES.map((state) => ({ name: `auth.${mechanism}_${state}`, description: `${mechanism.toUpperCase()} result is ${state}` })),

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { RuleContext } from '../../src/heuristics/context.js';
 import { isRfc5322Date, parseMailDate } from '../../src/heuristics/dates.js';
-import { domainOf, isIpHost, organisationalDomain, sameOrganisation } from '../../src/heuristics/domains.js';
+import { domainOf, isIpHost, organisationalDomain, sameOrganisation } from '../../src/domains.js';
 import { countWordSplits, decodeEncodedWords } from '../../src/heuristics/text.js';
 import { parseMessage } from '../../src/parse/index.js';
 import { mail } from './messages.js';

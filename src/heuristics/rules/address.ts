@@ -1,7 +1,7 @@
 import type { Address } from '../../parse/types.js';
 import type { RuleContext } from '../context.js';
 import { countOf, defineRules, listSome, type RuleDefaults } from '../define.js';
-import { domainOf, organisationalDomain, sameOrganisation } from '../domains.js';
+import { domainOf, organisationalDomain, sameOrganisation } from '../../domains.js';
 import { decodeEncodedWords } from '../text.js';
 
 /** Rules on the originator and recipient fields: From, Reply-To, Return-Path, To and Cc. */

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { RuleContext } from '../context.js';
 import { isRfc5322Date } from '../dates.js';
 import { countOf, defineRules, type RuleDefaults } from '../define.js';
-import { sameOrganisation } from '../domains.js';
+import { sameOrganisation } from '../../domains.js';
 
 /** Rules on trace, identity and transport headers: Message-ID, Date, Received, mailer and HELO. */
 

@@ -1,6 +1,6 @@
 import type { Link } from '../../parse/types.js';
 import { countOf, defineRules, listSome, type RuleDefaults } from '../define.js';
-import { isIpHost, sameOrganisation } from '../domains.js';
+import { isIpHost, isShortener, sameOrganisation } from '../../domains.js';
 
 /** Rules on the links of a message: HTML anchors and URLs written in plain text. */
 
@@ -17,11 +17,6 @@ const DEFAULTS = {
 /** More links than this fire URL_MANY_LINKS. Newsletters commonly have 20 to 50. */
 const MAX_LINKS = 50;
 
-/** Host names of public URL shortening services. */
-const SHORTENERS = new Set([
-  'bit.ly', 'bl.ink', 'buff.ly', 'cutt.ly', 'goo.gl', 'is.gd', 'lnkd.in', 'ow.ly', 'rb.gy',
-  'rebrand.ly', 's.id', 'shorturl.at', 't.co', 't.ly', 'tiny.cc', 'tinyurl.com', 'v.gd',
-]);
 
 /** Schemes that run code or read local files instead of opening a web page. */
 const DANGEROUS_SCHEME = /^(?:data|javascript|vbscript|file):/i;
@@ -67,7 +62,7 @@ export const URL_RULES = defineRules('url', DEFAULTS, {
   },
 
   URL_SHORTENER: (context) => {
-    const hosts = distinctHosts(context.message.links, (link) => SHORTENERS.has(bareHost(link.host)));
+    const hosts = distinctHosts(context.message.links, (link) => isShortener(link.host));
     return hosts.length === 0 ? false : listSome(hosts);
   },
 
