@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { hostname, cpus } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { defaultModelDir } from '../src/model/index.js';
 import { createScorer } from '../src/pipeline/scorer.js';
 import { loadCorpusFolder, loadSpamAssassin, SPAMASSASSIN_SET, type CorpusSet } from './corpus.js';
-import { metricRows, metricsTable, rocSvg, scoreTestSplit } from './evaluation.js';
+import { metricRows, metricsTable, rocSvg, scoreReplay, type SetScores } from './evaluation.js';
+import type { SetMetrics } from '../src/model/manifest.js';
 
 /**
  * `npm run evaluate`: scores the test split of the SpamAssassin corpus and of
@@ -20,45 +21,91 @@ interface EvaluateOptions {
   report: string;
 }
 
+function modernCombined(rows: readonly SetMetrics[]): SetMetrics | undefined {
+  return rows.find((row) => row.set === 'modern sets combined');
+}
+
+function compare(name: string, base: SetMetrics | undefined, other: SetMetrics | undefined, otherName: string): string {
+  if (!base || !other || base.auc === null || other.auc === null || base.fpr === null || other.fpr === null) {
+    return `No modern sets with both classes were given, so ${name} and ${otherName} are not compared.`;
+  }
+  return `On the modern sets combined, AUC is ${base.auc.toFixed(4)} ${name} and ${other.auc.toFixed(4)} ${otherName} (${other.auc - base.auc >= 0 ? '+' : ''}${(other.auc - base.auc).toFixed(4)}); FPR at the default threshold is ${(100 * base.fpr).toFixed(2)}% and ${(100 * other.fpr).toFixed(2)}% (${other.fpr - base.fpr >= 0 ? '+' : ''}${(100 * (other.fpr - base.fpr)).toFixed(2)} points); recall at FPR ≤ 0.1% is ${percent(base.recallAtFpr01)} and ${percent(other.recallAtFpr01)}.`;
+}
+
+function percent(value: number | null): string {
+  return value === null ? 'n/a' : `${(100 * value).toFixed(1)}%`;
+}
+
 async function evaluate(options: EvaluateOptions): Promise<void> {
   const sets: CorpusSet[] = [loadSpamAssassin()];
   for (const folder of options.corpus) sets.push(...loadCorpusFolder(resolve(folder)));
   if (options.corpus.length === 0) {
     process.stderr.write('No --corpus folder given: evaluating on the SpamAssassin test split only. Pass --corpus DIR to add modern sets.\n');
   }
+  const modelDir = resolve(options.model);
+  const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { thresholds: { spam: number }; version: string };
+  const threshold = manifest.thresholds.spam;
+  const messages = sets.flatMap((set) => set.messages);
 
-  const scorer = await createScorer({ modelDir: resolve(options.model), requireModel: true });
-  const manifest = (await import('node:fs')).readFileSync(join(resolve(options.model), 'manifest.json'), 'utf8');
-  const { thresholds, version } = JSON.parse(manifest) as { thresholds: { spam: number }; version: string };
-  const testMessages = sets.flatMap((set) => set.messages.filter((message) => message.split === 'test'));
-  const scored = await scoreTestSplit(scorer, testMessages);
+  // Auth known: the topmost Authentication-Results of each archived message, as if our MTA wrote it.
+  const known = await scoreReplay(() => createScorer({ modelDir, requireModel: true, auth: { trustTopmostHeader: true } }), messages, 'replay, auth known');
+  const unknownAuth = await scoreReplay(() => createScorer({ modelDir, requireModel: true }), messages, 'replay, auth unknown');
+  const noBehaviour = await scoreReplay(() => createScorer({ modelDir, requireModel: true, store: null, auth: { trustTopmostHeader: true } }), messages, 'replay, no behaviour store');
+  const rows = metricRows(known, threshold, SPAMASSASSIN_SET);
+  const rowsAuthUnknown = metricRows(unknownAuth, threshold, SPAMASSASSIN_SET);
+  const rowsNoBehaviour = metricRows(noBehaviour, threshold, SPAMASSASSIN_SET);
 
-  const rows = metricRows(scored, thresholds.spam, SPAMASSASSIN_SET);
-  const modern = scored.filter((entry) => entry.set !== SPAMASSASSIN_SET).flatMap((entry) => entry.items);
+  const pooled = (scored: readonly SetScores[]) => scored.filter((entry) => entry.set !== SPAMASSASSIN_SET).flatMap((entry) => entry.items);
+  const curves = known.filter((entry) => entry.set === SPAMASSASSIN_SET).map((entry) => ({ label: 'SpamAssassin test split', items: entry.items }));
+  if (pooled(known).length > 0) {
+    curves.push({ label: 'modern sets, auth known', items: pooled(known) });
+    curves.push({ label: 'modern sets, auth unknown', items: pooled(unknownAuth) });
+    curves.push({ label: 'modern sets, no behaviour store', items: pooled(noBehaviour) });
+  }
 
-  const curves = scored.filter((entry) => entry.set === SPAMASSASSIN_SET).map((entry) => ({ label: 'SpamAssassin test split', items: entry.items }));
-  if (modern.length > 0) curves.push({ label: 'modern sets combined', items: modern });
-
-  mkdirSync(resolve(options.report), { recursive: true });
-  const svgPath = join(resolve(options.report), 'roc.svg');
-  writeFileSync(svgPath, rocSvg(curves, `spamward ${version}: ROC on the test split`));
+  const reportDir = resolve(options.report);
+  mkdirSync(reportDir, { recursive: true });
+  const svgPath = join(reportDir, 'roc.svg');
+  writeFileSync(svgPath, rocSvg(curves, `spamward ${manifest.version}: ROC on the test split`));
   const command = `npm run evaluate -- ${process.argv.slice(2).join(' ')}`.trim();
-  const report = `# Evaluation of model ${version}
+  const authComparison = compare('with auth known', modernCombined(rows), modernCombined(rowsAuthUnknown), 'with all auth unknown');
+  const behaviourComparison = compare('with behaviour features', modernCombined(rows), modernCombined(rowsNoBehaviour), 'without them');
+  const report = `# Evaluation of model ${manifest.version}
 
 Command: \`${command}\`
-Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores (${hostname()})
+Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores
 Date: ${new Date().toISOString()}
 
-Every message of the test split (first hex digit of the md5 c, d, e or f) was scored by \`createScorer\` with the model in \`${options.model}\`, model and rules combined, exactly as a gateway scores it. The default spam threshold is ${thresholds.spam}. Recall at FPR ≤ x is the share of spam caught at the lowest threshold that flags at most x of the ham.
+Every set is replayed through a fresh \`createScorer\` with the model in \`${options.model}\`, in arrival order (the topmost Received timestamp), each message with its arrival time, so the behaviour store builds up history as it would have at a gateway. Only the test split (first hex digit of the md5 c, d, e or f) counts in the metrics. The default spam threshold is ${threshold}. Recall at FPR ≤ x is the share of spam caught at the lowest threshold that flags at most x of the ham.
+
+## Authentication known
+
+Authentication comes from each message's topmost Authentication-Results header, written by the system that received it, as if the gateway's own MTA had written it.
 
 ${metricsTable(rows)}
 
+## Authentication unknown
+
+The same replay with every authentication input unknown, as when DNS is down and no trusted header is present.
+
+${metricsTable(rowsAuthUnknown)}
+
+${authComparison}
+
+## Without behaviour features
+
+The same replay (authentication known) with the behaviour store turned off (\`store: null\`), so every behaviour input is unknown.
+
+${metricsTable(rowsNoBehaviour)}
+
+${behaviourComparison}
+
 A set with one class only has no AUC or recall of its own: its row gives its FPR (ham) or FNR (spam), and the row "SET vs all modern ham/spam" pairs it with the other class of the pooled modern sets.
 
-![ROC curve](roc.svg)
+![ROC curves](roc.svg)
 `;
-  writeFileSync(join(resolve(options.report), 'evaluation.md'), report);
-  process.stdout.write(`${metricsTable(rows)}\n\nwrote ${join(options.report, 'evaluation.md')} and ${svgPath}\n`);
+  writeFileSync(join(reportDir, 'evaluation.md'), report);
+  process.stdout.write(`${metricsTable(rows)}\n\n${authComparison}\n${behaviourComparison}\n\nwrote ${join(options.report, 'evaluation.md')} and ${svgPath}\n`);
 }
 
 const program = new Command()

@@ -1,4 +1,6 @@
 import type { SetMetrics } from '../src/model/manifest.js';
+import { arrivalTime } from '../src/features/index.js';
+import { DEFAULT_PARSE_LIMITS, parseBytes } from '../src/parse/index.js';
 import type { Scorer } from '../src/pipeline/scorer.js';
 import type { CorpusMessage } from './corpus.js';
 import { ratesAt, recallAtFpr, rocAuc, rocCurve, type Scored } from './metrics.js';
@@ -9,26 +11,61 @@ export interface SetScores {
   items: Scored[];
 }
 
-/** Scores the test split of each set with a real scorer, as a gateway would. */
-export async function scoreTestSplit(scorer: Scorer, messages: readonly CorpusMessage[]): Promise<SetScores[]> {
-  const bySet = new Map<string, Scored[]>();
-  const progress = new Progress('score test split', messages.length);
+/**
+ * Scores a corpus the way a gateway would have met it: each set is replayed
+ * through its own fresh scorer (so its own fresh behaviour store), all of
+ * its messages in arrival order, each with its arrival time as the
+ * envelope's `receivedAt`. Training messages are scored too, because they
+ * are the history a gateway would have seen, but only the test split is
+ * returned for the metrics. The replay is deterministic, so the metrics can
+ * be recomputed exactly.
+ */
+export async function scoreReplay(makeScorer: () => Promise<Scorer>, messages: readonly CorpusMessage[], label = 'replay'): Promise<SetScores[]> {
+  const bySet = new Map<string, CorpusMessage[]>();
   for (const message of messages) {
-    progress.tick();
-    let score: number;
-    try {
-      score = (await scorer.score(message.raw)).score;
-    } catch (error) {
-      // A message the scorer cannot read stays in the metrics at the ham side, as a gateway would accept it.
-      process.stderr.write(`\nscoring failed for ${message.path}: ${error instanceof Error ? error.message : String(error)}\n`);
-      score = Number.NEGATIVE_INFINITY;
+    const list = bySet.get(message.set) ?? [];
+    list.push(message);
+    bySet.set(message.set, list);
+  }
+  const progress = new Progress(label, messages.length);
+  const results: SetScores[] = [];
+  for (const [set, members] of bySet) {
+    const timed = await Promise.all(members.map(async (message, index) => {
+      let time: number | null = null;
+      try {
+        time = arrivalTime(await parseBytes(message.raw, message.raw.length, DEFAULT_PARSE_LIMITS));
+      } catch {
+        // An unparsable message keeps its file position.
+      }
+      return { message, index, time };
+    }));
+    // Stable order: by arrival time, messages without one after their predecessor in file order.
+    let last = 0;
+    for (const entry of timed) {
+      if (entry.time === null) entry.time = last;
+      last = entry.time;
     }
-    const items = bySet.get(message.set) ?? [];
-    items.push({ score, spam: message.label === 'spam' });
-    bySet.set(message.set, items);
+    timed.sort((a, b) => (a.time as number) - (b.time as number) || a.index - b.index);
+
+    const scorer = await makeScorer();
+    const items: Scored[] = [];
+    for (const { message, time } of timed) {
+      progress.tick();
+      let score: number;
+      try {
+        score = (await scorer.score(message.raw, { receivedAt: new Date(time as number) })).score;
+      } catch (error) {
+        // A message the scorer cannot read counts on the ham side, as a gateway would accept it.
+        process.stderr.write(`\nscoring failed for ${message.path}: ${error instanceof Error ? error.message : String(error)}\n`);
+        score = Number.NEGATIVE_INFINITY;
+      }
+      if (message.split === 'test') items.push({ score, spam: message.label === 'spam' });
+    }
+    await scorer.close();
+    results.push({ set, items });
   }
   progress.done();
-  return [...bySet.entries()].map(([set, items]) => ({ set, items }));
+  return results;
 }
 
 export function metricsFor(set: string, items: readonly Scored[], spamThreshold: number): SetMetrics {

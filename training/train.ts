@@ -3,15 +3,16 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { extractFeatures, FEATURE_NAMES, FEATURE_SCHEMA_DIGEST, FEATURE_SCHEMA_VERSION, TokenCounter, TokenTable } from '../src/features/index.js';
+import { authInputsFromTopmostHeader } from '../src/auth/index.js';
+import { extractFeatures, type AuthInputs, FEATURE_NAMES, FEATURE_SCHEMA_DIGEST, FEATURE_SCHEMA_VERSION, TokenCounter, TokenTable } from '../src/features/index.js';
 import { createHeuristics } from '../src/heuristics/index.js';
 import { defaultModelDir, MODEL_FILES, MODEL_FORMAT, sha256, type ModelManifest, type TrainingSetRecord } from '../src/model/index.js';
 import { forward, readDenseNetwork } from '../src/model/network.js';
 import { createScorer } from '../src/pipeline/scorer.js';
 import { loadCorpusFolder, loadSpamAssassin, SPAMASSASSIN_SET, type CorpusSet } from './corpus.js';
-import { parseExamples, type Example } from './dataset.js';
-import { metricRows, metricsTable, scoreTestSplit } from './evaluation.js';
-import { fitNetwork, loadTf, serialiseModel } from './fit.js';
+import { parseExamples, replayBehaviour, type Example } from './dataset.js';
+import { metricRows, metricsTable, scoreReplay } from './evaluation.js';
+import { fitNetwork, loadTf, seededRandom, serialiseModel } from './fit.js';
 import { recallAtFpr, rocAuc, thresholdForFpr, type Scored } from './metrics.js';
 import { writeModelCard } from './model-card.js';
 
@@ -31,6 +32,28 @@ const SOURCE_MARKER_IN_SET = 0.4;
 const SOURCE_MARKER_ELSEWHERE = 0.05;
 const SOURCE_MARKER_MIN_SET_SIZE = 50;
 const RULE_WEIGHTS = [0, 0.25, 0.5, 0.75, 1];
+/**
+ * Auth dropout: the share of training rows whose authentication inputs are
+ * all set to unknown, and the chance of each remaining mechanism being set
+ * to unknown on its own. A gateway whose DNS is down sees unknown auth, and
+ * the model must still score such mail well.
+ */
+const AUTH_DROPOUT_ALL = 0.3;
+const AUTH_DROPOUT_EACH = 0.15;
+/** Share of training rows whose behaviour inputs are unknown, as when the store fails. */
+const BEHAVIOUR_DROPOUT = 0.2;
+const UNKNOWN_INPUTS: AuthInputs = { spf: 'unknown', dkim: 'unknown', dmarc: 'unknown', arc: 'unknown' };
+
+/** Returns the example's auth inputs with dropout applied. */
+function droppedAuth(inputs: AuthInputs, random: () => number): AuthInputs {
+  if (random() < AUTH_DROPOUT_ALL) return UNKNOWN_INPUTS;
+  return {
+    spf: random() < AUTH_DROPOUT_EACH ? 'unknown' : inputs.spf,
+    dkim: random() < AUTH_DROPOUT_EACH ? 'unknown' : inputs.dkim,
+    dmarc: random() < AUTH_DROPOUT_EACH ? 'unknown' : inputs.dmarc,
+    arc: random() < AUTH_DROPOUT_EACH ? 'unknown' : inputs.arc,
+  };
+}
 
 interface TrainArguments {
   corpus: string[];
@@ -136,6 +159,7 @@ async function train(args: TrainArguments): Promise<void> {
 
   const all = sets.flatMap((set) => set.messages);
   const trainExamples = await parseExamples(all.filter((message) => message.split === 'train'), 'train split');
+  await replayBehaviour(trainExamples);
   const masked = findSourceMarkers(trainExamples);
   maskTokens(trainExamples, masked);
   process.stderr.write(`masked ${masked.size} source-marker tokens\n`);
@@ -144,12 +168,18 @@ async function train(args: TrainArguments): Promise<void> {
   const validationExamples = trainExamples.filter(isValidation);
   const fitTable = new TokenTable(countTokens(fitExamples).toData(MIN_TOKEN_DOCUMENTS));
 
-  // Out-of-fold token statistics for the rows the network is fitted on.
+  // Out-of-fold token statistics for the rows the network is fitted on, and
+  // authentication from each message's topmost Authentication-Results, with dropout.
+  const random = seededRandom(args.seed + 2);
+  const fitAuth = fitExamples.map((example) => droppedAuth(authInputsFromTopmostHeader(example.parsed), random));
+  const fitBehaviour = fitExamples.map((example) => (random() < BEHAVIOUR_DROPOUT ? null : example.behaviour ?? null));
   const fitRows: Float32Array[] = new Array(fitExamples.length);
   for (let fold = 0; fold < TOKEN_FOLDS; fold += 1) {
     const table = new TokenTable(countTokens(fitExamples.filter((example) => foldOf(example) !== fold)).toData(MIN_TOKEN_DOCUMENTS));
     fitExamples.forEach((example, index) => {
-      if (foldOf(example) === fold) fitRows[index] = extractFeatures(example.parsed, { tokens: table });
+      if (foldOf(example) === fold) {
+        fitRows[index] = extractFeatures(example.parsed, { tokens: table, auth: fitAuth[index] as AuthInputs, behaviour: fitBehaviour[index] ?? null });
+      }
     });
   }
   const norm = normalisation(fitRows);
@@ -174,7 +204,8 @@ async function train(args: TrainArguments): Promise<void> {
   // Calibrate the rule weight and the thresholds on the held-back rows.
   const heuristics = createHeuristics();
   const validation = validationExamples.map((example) => {
-    const logit = forward(layers, standardise(extractFeatures(example.parsed, { tokens: fitTable }), norm)).logit;
+    const features = extractFeatures(example.parsed, { tokens: fitTable, auth: authInputsFromTopmostHeader(example.parsed), behaviour: example.behaviour ?? null });
+    const logit = forward(layers, standardise(features, norm)).logit;
     const rules = heuristics.run(example.parsed).reduce((sum, hit) => sum + hit.score, 0);
     return { logit: Math.max(-15, Math.min(15, logit)), rules, spam: example.spam };
   });
@@ -212,17 +243,20 @@ async function train(args: TrainArguments): Promise<void> {
     thresholds,
     ruleWeight,
     training: { seed: args.seed, epochs: args.epochs, sets: describeSets(sets), maskedTokens: masked.size, backend: tf.backend },
-    metrics: { testSplit: [], computedAt: '', command: '' },
+    metrics: { testSplit: [], testSplitAuthUnknown: [], computedAt: '', command: '' },
     checksums,
   };
   writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
   // Metrics on the test split come from the saved model through the real scorer.
-  const scorer = await createScorer({ modelDir: out, requireModel: true });
-  const testMessages = all.filter((message) => message.split === 'test');
-  const scored = await scoreTestSplit(scorer, testMessages);
-  const rows = metricRows(scored, thresholds.spam, SPAMASSASSIN_SET);
-  manifest.metrics = { testSplit: rows, computedAt: new Date().toISOString(), command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim() };
+  const rows = metricRows(await scoreReplay(() => createScorer({ modelDir: out, requireModel: true, auth: { trustTopmostHeader: true } }), all, 'replay, auth known'), thresholds.spam, SPAMASSASSIN_SET);
+  const rowsAuthUnknown = metricRows(await scoreReplay(() => createScorer({ modelDir: out, requireModel: true }), all, 'replay, auth unknown'), thresholds.spam, SPAMASSASSIN_SET);
+  manifest.metrics = {
+    testSplit: rows,
+    testSplitAuthUnknown: rowsAuthUnknown,
+    computedAt: new Date().toISOString(),
+    command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(),
+  };
   writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeModelCard(out, manifest);
   process.stderr.write(`\n${metricsTable(rows)}\n\nwrote ${out}\n`);

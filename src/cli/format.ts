@@ -3,7 +3,8 @@
  * CSV (RFC 4180) or an aligned text table. Writers return the text to print,
  * so the caller controls the stream and its backpressure.
  */
-import type { Action, ScoreResult, VerdictName } from '../pipeline/types.js';
+import type { DnsStats } from '../auth/dns/types.js';
+import type { Action, AuthMechanismResult, ScoreResult, VerdictName } from '../pipeline/types.js';
 
 export const OUTPUT_FORMATS = ['table', 'jsonl', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -12,8 +13,9 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 const TABLE_BLOCK_ROWS = 200;
 /** Symbols shown per row in the table format; JSONL and CSV list all of them. */
 const TABLE_TOP_SYMBOLS = 3;
-const CSV_COLUMNS = ['source', 'messageId', 'score', 'probability', 'verdict', 'action', 'symbols', 'degraded', 'errorCode', 'errorMessage'] as const;
-const TABLE_HEADER = ['VERDICT', 'SCORE', 'ACTION', 'SOURCE', 'SYMBOLS'] as const;
+const AUTH_MECHANISMS = ['spf', 'dkim', 'dmarc', 'arc'] as const;
+const CSV_COLUMNS = ['source', 'messageId', 'score', 'probability', 'verdict', 'action', 'symbols', 'degraded', ...AUTH_MECHANISMS, 'errorCode', 'errorMessage'] as const;
+const TABLE_HEADER = ['VERDICT', 'SCORE', 'ACTION', 'SOURCE', 'AUTH', 'SYMBOLS'] as const;
 /** C0 and C1 control characters, which a terminal would act on. */
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
@@ -27,6 +29,8 @@ export interface OutputRecord {
   action: Action | null;
   symbols: { name: string; score: number }[];
   degraded: string[];
+  /** SPF, DKIM, DMARC and ARC results with their reasons, and where they came from. */
+  auth: ScoreResult['auth'] | null;
   error: { code: string; message: string } | null;
 }
 
@@ -45,6 +49,11 @@ function round3(value: number): number {
   return rounded === 0 ? 0 : rounded;
 }
 
+/** Copies only `result` and `reason`, so the JSON row has the same keys whatever else the scorer adds. */
+function copyMechanism(entry: AuthMechanismResult): AuthMechanismResult {
+  return { result: entry.result, reason: entry.reason };
+}
+
 export function resultRecord(source: string, result: ScoreResult, extraDegraded: string[] = []): OutputRecord {
   return {
     source,
@@ -55,6 +64,13 @@ export function resultRecord(source: string, result: ScoreResult, extraDegraded:
     action: result.action,
     symbols: result.symbols.map((symbol) => ({ name: symbol.name, score: round3(symbol.score) })),
     degraded: [...result.degraded, ...extraDegraded],
+    auth: {
+      spf: copyMechanism(result.auth.spf),
+      dkim: copyMechanism(result.auth.dkim),
+      dmarc: copyMechanism(result.auth.dmarc),
+      arc: copyMechanism(result.auth.arc),
+      source: result.auth.source,
+    },
     error: null,
   };
 }
@@ -69,6 +85,7 @@ export function errorRecord(source: string, error: { code: string; message: stri
     action: null,
     symbols: [],
     degraded: [],
+    auth: null,
     error: { code: error.code, message: error.message },
   };
 }
@@ -97,22 +114,33 @@ function csvRow(record: OutputRecord): string {
     action: record.action ?? '',
     symbols: record.symbols.map((symbol) => `${symbol.name}=${symbol.score}`).join(';'),
     degraded: record.degraded.join(';'),
+    spf: record.auth?.spf.result ?? '',
+    dkim: record.auth?.dkim.result ?? '',
+    dmarc: record.auth?.dmarc.result ?? '',
+    arc: record.auth?.arc.result ?? '',
     errorCode: record.error?.code ?? '',
     errorMessage: record.error?.message ?? '',
   };
   return CSV_COLUMNS.map((column) => csvField(fields[column])).join(',');
 }
 
+/** Lists the mechanisms whose result is known, such as `spf=pass dkim=none`, or `-` when every result is unknown. */
+export function authSummary(auth: OutputRecord['auth']): string {
+  if (auth === null) return '-';
+  const known = AUTH_MECHANISMS.filter((mechanism) => auth[mechanism].result !== 'unknown').map((mechanism) => `${mechanism}=${auth[mechanism].result}`);
+  return known.length === 0 ? '-' : known.join(' ');
+}
+
 function tableCells(record: OutputRecord): string[] {
   if (record.error !== null) {
-    return ['error', '-', '-', escapeControlCharacters(record.source), escapeControlCharacters(`${record.error.code}: ${record.error.message}`)];
+    return ['error', '-', '-', escapeControlCharacters(record.source), '-', escapeControlCharacters(`${record.error.code}: ${record.error.message}`)];
   }
   const symbols = record.symbols
     .slice(0, TABLE_TOP_SYMBOLS)
     .map((symbol) => `${symbol.name}(${formatSigned(symbol.score)})`)
     .join(' ');
   const more = record.symbols.length > TABLE_TOP_SYMBOLS ? ` +${record.symbols.length - TABLE_TOP_SYMBOLS} more` : '';
-  return [record.verdict ?? '', (record.score ?? 0).toFixed(2), record.action ?? '', escapeControlCharacters(record.source), symbols + more];
+  return [record.verdict ?? '', (record.score ?? 0).toFixed(2), record.action ?? '', escapeControlCharacters(record.source), authSummary(record.auth), symbols + more];
 }
 
 /** Aligns rows in columns. The score column is right-aligned and the last column is not padded. */
@@ -208,4 +236,21 @@ export function summaryLine(counts: VerdictCounts): string {
   const errors = counts.errors === 1 ? '1 error' : `${counts.errors} errors`;
   const messages = total === 1 ? '1 message' : `${total} messages`;
   return `Scanned ${messages}: ${counts.ham} ham, ${counts.suspect} suspect, ${counts.spam} spam, ${errors}.`;
+}
+
+/**
+ * Formats the DNS client's counters as one line, such as `DNS: 12 lookups
+ * (4 cache hits, 0 stale), 8 queries sent (0 hedged, 0 over TCP), 0 query
+ * timeouts, 0 failed lookups, breaker closed.` Failed lookups are broken
+ * down by status when there are any.
+ */
+export function dnsStatsLine(stats: DnsStats): string {
+  const failures = Object.entries(stats.failures).filter(([, count]) => count > 0);
+  const failed = failures.reduce((sum, [, count]) => sum + count, 0);
+  const failedByStatus = failures.length === 0 ? '' : ` (${failures.map(([status, count]) => `${status} ${count}`).join(', ')})`;
+  return (
+    `DNS: ${stats.queries} lookups (${stats.cacheHits} cache hits, ${stats.staleAnswers} stale), ` +
+    `${stats.upstreamQueries} queries sent (${stats.hedgedQueries} hedged, ${stats.tcpFallbacks} over TCP), ` +
+    `${stats.timeouts} query timeouts, ${failed} failed lookups${failedByStatus}, breaker ${stats.breaker.state}.`
+  );
 }

@@ -3,19 +3,37 @@
  * arguments with commander, runs the command on the given streams and
  * returns the exit status instead of exiting.
  */
+import { DEFAULT_AUTH_DEADLINE_MS } from '../auth/defaults.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { DNS_CLIENT_DEFAULTS } from '../auth/dns/options.js';
 import { describeError } from '../errors.js';
 import { DEFAULT_PARSE_LIMITS } from '../parse/limits.js';
 import { HEURISTICS_ONLY_THRESHOLDS } from '../pipeline/combine.js';
 import type { ScorerOptions } from '../pipeline/scorer.js';
+import { envelopeFromFlags, envelopeInputProblem } from './envelope.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './format.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
-import { collectRuleScore, collectRuleSymbol, parseByteCountOnce, parseFiniteNumberOnce, parsePathOnce } from './options.js';
+import {
+  collectAuthservId,
+  collectResolver,
+  collectRuleScore,
+  collectRuleSymbol,
+  collectTrustedHost,
+  parseByteCountOnce,
+  parseClientIpOnce,
+  parseFiniteNumberOnce,
+  parseHeloOnce,
+  parseMailFromOnce,
+  parseMillisecondsOnce,
+  parseStoreOnce,
+  parsePathOnce,
+} from './options.js';
 
 export { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+
 
 const EXIT_STATUS_HELP = `
 Exit status:
@@ -23,7 +41,8 @@ Exit status:
   1    an input or a message could not be read or scored (each is reported
        on stderr and in its output row), or the model given with --model
        could not be loaded
-  2    invalid command line or option value
+  2    invalid command line or option value, or envelope options given
+       for more than one message
   130  interrupted (Ctrl-C); the messages scored so far are printed`;
 
 const SCAN_HELP = `
@@ -36,16 +55,34 @@ Inputs:
 
 Output:
   jsonl  one JSON object per message: source, messageId, score, probability,
-         verdict, action, symbols [{name, score}], degraded, error
+         verdict, action, symbols [{name, score}], degraded,
+         auth {spf, dkim, dmarc, arc: {result, reason}, source}, error
   csv    the same fields with a header row (RFC 4180); symbols as
-         NAME=score;NAME=score
-  table  aligned columns and a summary line
+         NAME=score;NAME=score, and the columns spf, dkim, dmarc and arc
+         with the results only
+  table  aligned columns and a summary line; AUTH lists the results that
+         are not unknown, such as spf=pass dkim=none, or "-"
+
+Authentication:
+  The SPF, DKIM, DMARC and ARC results come from the first source that
+  applies:
+  1. an Authentication-Results header written by your own MTA, whose
+     authserv-id is given with --trust-authserv-id;
+  2. DNS checks through the --resolver servers, within --auth-deadline;
+     SPF also needs --client-ip, with --mail-from or --helo;
+  3. nothing: without --resolver no DNS query is made, and every result is
+     "unknown".
+  The envelope options --client-ip, --helo and --mail-from describe one
+  SMTP transaction, so they take one path: a file or "-" containing a single
+  message.
 ${EXIT_STATUS_HELP}
 
 Examples:
   spamward scan message.eml
   spamward scan --format csv ~/Maildir > scores.csv
-  zcat archive.mbox.gz | spamward scan --no-model -`;
+  zcat archive.mbox.gz | spamward scan --no-model -
+  spamward scan --resolver 127.0.0.1:53 --client-ip 192.0.2.1 \\
+    --mail-from sender@example.com message.eml`;
 
 interface ScanFlags {
   format?: OutputFormat;
@@ -57,6 +94,16 @@ interface ScanFlags {
   ruleScore?: Record<string, number>;
   maxMessageBytes?: number;
   verbose?: boolean;
+  resolver?: string[];
+  authDeadline?: number;
+  dnsQueryTimeout?: number;
+  trustAuthservId?: string[];
+  trustedHost?: string[];
+  clientIp?: string;
+  helo?: string;
+  mailFrom?: string;
+  store?: string;
+  storeTimeout?: number;
 }
 
 /** Reads the version from the package.json above this file, from src/cli and from dist/src/cli alike. */
@@ -97,8 +144,18 @@ function scorerOptions(flags: ScanFlags): ScorerOptions {
     if (flags.ruleScore !== undefined) options.heuristics.scores = flags.ruleScore;
   }
   if (flags.maxMessageBytes !== undefined) options.parseLimits = { maxMessageBytes: flags.maxMessageBytes };
+  const auth: NonNullable<ScorerOptions['auth']> = {};
+  if (flags.resolver !== undefined) auth.resolvers = flags.resolver;
+  if (flags.authDeadline !== undefined) auth.deadlineMs = flags.authDeadline;
+  if (flags.dnsQueryTimeout !== undefined) auth.queryTimeoutMs = flags.dnsQueryTimeout;
+  if (flags.trustAuthservId !== undefined) auth.trustAuthservIds = flags.trustAuthservId;
+  if (flags.trustedHost !== undefined) auth.trustedHosts = flags.trustedHost;
+  if (Object.keys(auth).length > 0) options.auth = auth;
+  if (flags.store !== undefined) options.store = flags.store;
+  if (flags.storeTimeout !== undefined) options.storeTimeoutMs = flags.storeTimeout;
   return options;
 }
+
 
 function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('spamward')
@@ -126,13 +183,38 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .option('--disable-rule <symbol>', 'turn off a heuristic rule; repeat for more rules', collectRuleSymbol)
     .option('--rule-score <symbol=n>', 'replace the score of a heuristic rule; repeat for more rules', collectRuleScore)
     .option('--max-message-bytes <n>', `bytes read per message; the rest is dropped and noted in degraded (default: ${DEFAULT_PARSE_LIMITS.maxMessageBytes})`, parseByteCountOnce)
+    .option('--resolver <host:port>', 'DNS resolver for the SPF, DKIM, DMARC and ARC checks: an IP address with an optional port (default port 53); repeat for failover (default: none, so no DNS query is made)', collectResolver)
+    .option('--auth-deadline <ms>', `milliseconds the authentication checks may take per message (default: ${DEFAULT_AUTH_DEADLINE_MS})`, parseMillisecondsOnce)
+    .option('--dns-query-timeout <ms>', `milliseconds one resolver gets to answer one query (default: ${DNS_CLIENT_DEFAULTS.queryTimeoutMs})`, parseMillisecondsOnce)
+    .option('--trust-authserv-id <id>', "use the Authentication-Results headers with this authserv-id, written by your own MTA; repeat for more (default: none)", collectAuthservId)
+    .option('--trusted-host <host>', 'host name or IP address of one of your own MTAs, whose Received headers may sit above a trusted Authentication-Results header; repeat for more', collectTrustedHost)
+    .option('--client-ip <ip>', 'IP address of the SMTP client that sent the message; one message only', parseClientIpOnce)
+    .option('--helo <name>', 'name the SMTP client gave in HELO or EHLO; one message only', parseHeloOnce)
+    .option('--mail-from <address>', "SMTP MAIL FROM address, or '' for the null sender of a bounce; one message only", parseMailFromOnce)
+    .option('--store <spec>', 'sender-behaviour store: "memory" (this process only) or redis://HOST:PORT/DB to share history between gateways (default: memory)', parseStoreOnce)
+    .option('--store-timeout <ms>', 'milliseconds a behaviour-store call may take before scoring goes on from memory (default: 50)', parseMillisecondsOnce)
     .option('-v, --verbose', 'print the model in use, scoring errors, a summary and the elapsed time on stderr')
     .addHelpText('after', SCAN_HELP)
-    .action(async (paths: string[], flags: ScanFlags) => {
+    .action(async (paths: string[], flags: ScanFlags, command: Command) => {
       const format = flags.format ?? (io.isTTY.stdout ? 'table' : 'jsonl');
+      const envelope = envelopeFromFlags(flags);
+      if (envelope !== undefined) {
+        const problem = await envelopeInputProblem(paths, envelope);
+        if (problem !== null) command.error(`error: ${problem}`, { exitCode: EXIT_USAGE, code: 'spamward.envelopeInput' });
+      }
       // Loaded here so --version, help and usage errors do not load the model runtime.
       const { runScan } = await import('./scan.js');
-      const code = await runScan(paths, { format, scorer: scorerOptions(flags), maxMessageBytes: flags.maxMessageBytes, verbose: flags.verbose === true }, io);
+      const code = await runScan(
+        paths,
+        {
+          format,
+          scorer: scorerOptions(flags),
+          maxMessageBytes: flags.maxMessageBytes,
+          verbose: flags.verbose === true,
+          ...(envelope === undefined ? {} : { envelope }),
+        },
+        io,
+      );
       setExitCode(code);
     });
 

@@ -4,10 +4,13 @@
  * reported and the scan goes on. The exit status is 1 when any failed.
  */
 import type { Writable } from 'node:stream';
+import type { DnsStats } from '../auth/dns/types.js';
 import { describeError, ModelLoadError, OptionsError, SpamwardError } from '../errors.js';
 import { createScorer, type Scorer, type ScorerOptions } from '../pipeline/scorer.js';
+import type { Envelope } from '../parse/types.js';
 import { readMessages } from '../pipeline/sources.js';
-import { createRecordWriter, errorRecord, escapeControlCharacters, resultRecord, summaryLine, type OutputFormat, type OutputRecord, type VerdictCounts } from './format.js';
+import { onlyMessage } from './envelope.js';
+import { createRecordWriter, dnsStatsLine, errorRecord, escapeControlCharacters, resultRecord, summaryLine, type OutputFormat, type OutputRecord, type VerdictCounts } from './format.js';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
 import { ScanProgress } from './progress.js';
 
@@ -16,6 +19,11 @@ export interface ScanOptions {
   scorer: ScorerOptions;
   maxMessageBytes: number | undefined;
   verbose: boolean;
+  /**
+   * The SMTP envelope of the one message scanned. When it is set, the scan
+   * stops with exit status 2 if the input contains more than one message.
+   */
+  envelope?: Envelope;
 }
 
 /**
@@ -98,16 +106,26 @@ export async function runScan(paths: string[], options: ScanOptions, io: CliIo):
   const report = (line: string): void => {
     if (!progress.log(`spamward: ${escapeControlCharacters(line)}`)) printError(line);
   };
+  // The output starts with the first record, so a scan that stops with a usage error prints nothing on stdout.
+  let started = false;
+  const startOutput = async (): Promise<void> => {
+    if (started) return;
+    started = true;
+    await sink.write(writer.start());
+  };
   const emit = async (record: OutputRecord): Promise<void> => {
     if (record.error !== null) counts.errors += 1;
     else if (record.verdict !== null) counts[record.verdict] += 1;
     progress.update(counts);
+    await startOutput();
     await sink.write(writer.write(record));
   };
 
+  const messages = readMessages(paths, { maxMessageBytes: options.maxMessageBytes, signal: controller.signal, stdin: io.stdin });
+  let usageError: OptionsError | null = null;
+  let dnsStats: DnsStats | null = null;
   try {
-    await sink.write(writer.start());
-    for await (const item of readMessages(paths, { maxMessageBytes: options.maxMessageBytes, signal: controller.signal, stdin: io.stdin })) {
+    for await (const item of options.envelope === undefined ? messages : onlyMessage(messages, options.envelope)) {
       if ('error' in item) {
         report(item.error.message);
         await emit(errorRecord(item.source, item.error));
@@ -115,7 +133,7 @@ export async function runScan(paths: string[], options: ScanOptions, io: CliIo):
       }
       let record: OutputRecord;
       try {
-        const result = await scorer.score(item.raw);
+        const result = await scorer.score(item.raw, options.envelope);
         record = resultRecord(item.source, result, item.truncated ? [truncationNote(item.size, item.raw.length)] : []);
       } catch (error) {
         const itemError = toItemError(error);
@@ -126,19 +144,28 @@ export async function runScan(paths: string[], options: ScanOptions, io: CliIo):
       if (controller.signal.aborted) break;
     }
   } catch (error) {
-    // readMessages throws only when the scan is aborted: by SIGINT or by a closed stdout.
-    if (!controller.signal.aborted) throw error;
+    // The messages throw when the scan is aborted (by SIGINT or by a closed
+    // stdout), and throw an OptionsError when an envelope meets a second message.
+    if (error instanceof OptionsError) usageError = error;
+    else if (!controller.signal.aborted) throw error;
   } finally {
     progress.stop();
     io.signal?.removeEventListener('abort', stopScan);
+    dnsStats = scorer.dnsStats();
     await scorer.close();
   }
 
+  if (usageError !== null) {
+    printError(usageError.message);
+    return EXIT_USAGE;
+  }
+  await startOutput();
   await sink.write(writer.end());
   if (options.format === 'table') await sink.write(`${summaryLine(counts)}\n`);
   else if (options.verbose || io.isTTY.stderr) printError(summaryLine(counts));
   if (options.verbose) {
     const seconds = (performance.now() - startedAt) / 1000;
+    if (dnsStats !== null) printError(dnsStatsLine(dnsStats));
     printError(`finished in ${seconds.toFixed(1)} s`);
   }
 

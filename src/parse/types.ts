@@ -23,7 +23,7 @@ export interface MimePart {
   contentType: string;
   /** Nesting depth: 0 for the top-level entity. */
   depth: number;
-  /** Decoded size in bytes (0 for multipart containers). */
+  /** Size of the body in bytes as transmitted, before transfer decoding (0 for multipart containers). */
   size: number;
   charset: string;
   transferEncoding: string;
@@ -110,4 +110,6 @@ export interface Envelope {
   helo?: string;
   mailFrom?: string;
   rcptTo?: string[];
+  /** When the gateway received the message; default now. Behaviour windows count from it, so replays of old mail see their own time. */
+  receivedAt?: Date;
 }

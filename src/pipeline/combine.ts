@@ -37,6 +37,10 @@ export function modelSymbolName(feature: string): string {
   return `MODEL_${feature.replace(/[^a-z0-9]+/gi, '_').toUpperCase()}`;
 }
 
+function formatValue(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(3);
+}
+
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
@@ -66,7 +70,9 @@ export function combine(prediction: Prediction | null, hits: readonly RuleHitLik
       const points = round(contribution.contribution);
       if (points === 0) continue;
       listed += points;
-      symbols.push({ name: modelSymbolName(contribution.feature), score: points, description: `model: ${DESCRIPTIONS.get(contribution.feature) ?? contribution.feature}`, source: 'model' });
+      const direction = contribution.value > contribution.mean ? 'above' : 'below';
+      const description = `model: ${DESCRIPTIONS.get(contribution.feature) ?? contribution.feature} is ${formatValue(contribution.value)}, ${direction} the training mean ${formatValue(contribution.mean)}`;
+      symbols.push({ name: modelSymbolName(contribution.feature), score: points, description, source: 'model' });
     }
     symbols.push({ name: 'MODEL_REST', score: round(modelPoints - listed), description: 'model: bias and the features not listed', source: 'model' });
     score += modelPoints;

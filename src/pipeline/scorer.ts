@@ -1,5 +1,8 @@
+import { createAuthenticator, toAuthInputs, type AuthOptions } from '../auth/index.js';
+import type { DnsStats } from '../auth/dns/index.js';
 import { describeError, ModelLoadError, OptionsError, SpamwardError } from '../errors.js';
-import { extractFeatures } from '../features/index.js';
+import { extractFeatures, messageBehaviourKeys } from '../features/index.js';
+import { createBehaviourStore, type BehaviourStore, type KeyStats } from '../store/index.js';
 import { createHeuristics, type HeuristicsConfig } from '../heuristics/index.js';
 import { defaultModelDir, loadModel, type LoadedModel } from '../model/index.js';
 import { LIMIT_SYMBOLS, parseBytes, readRaw, resolveParseLimits, type ParseLimits, type RawMessage } from '../parse/index.js';
@@ -10,6 +13,10 @@ import type { ScoreResult } from './types.js';
 
 /** Model contributions listed per result. */
 const DEFAULT_TOP_CONTRIBUTIONS = 5;
+/** Default milliseconds for one behaviour-store call. */
+const DEFAULT_STORE_TIMEOUT_MS = 50;
+/** Verdicts waiting to ride along with the next store call; older ones are dropped past this. */
+const MAX_PENDING_VERDICTS = 64;
 
 export interface Logger {
   warn(message: string): void;
@@ -31,6 +38,22 @@ export interface ScorerOptions {
   heuristics?: HeuristicsConfig;
   /** Parser limits; see DEFAULT_PARSE_LIMITS for the defaults. */
   parseLimits?: Partial<ParseLimits>;
+  /**
+   * Authentication (SPF, DKIM, DMARC, ARC). Default: no DNS queries and no
+   * trusted headers, so every mechanism is `unknown`. Give `resolvers` for
+   * DNS checks under `deadlineMs`, and `trustAuthservIds` to read the
+   * gateway MTA's own Authentication-Results instead.
+   */
+  auth?: AuthOptions;
+  /**
+   * Sender-behaviour store: `'memory'` (the default, in this process),
+   * `'redis://host:port/db'` to share history between gateways (falls back
+   * to memory when Redis is slow or down), a BehaviourStore, or `null` to
+   * turn behaviour features off.
+   */
+  store?: 'memory' | string | BehaviourStore | null;
+  /** Milliseconds a behaviour-store call may take before scoring goes on without it. Default 50. */
+  storeTimeoutMs?: number;
   /** Model feature contributions listed in each result's symbols. Default 5. */
   topContributions?: number;
   /** Receives one line per problem (a model that failed to load). Default: process.emitWarning. */
@@ -59,6 +82,8 @@ export interface Scorer {
   readonly modelVersion: string | null;
   /** Why the model is not in use, or null. */
   readonly modelError: string | null;
+  /** Counters of the DNS client (queries, timeouts, stale answers, breaker state), or null when DNS checks are off. */
+  dnsStats(): DnsStats | null;
   close(): Promise<void>;
 }
 
@@ -99,6 +124,25 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
   const logger = options.logger ?? defaultLogger;
   const parseLimits = resolveParseLimits(options.parseLimits);
   const heuristics = createHeuristics(options.heuristics);
+  const authenticator = createAuthenticator(options.auth);
+  const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  const store: BehaviourStore | null = options.store === null
+    ? null
+    : await createBehaviourStore(options.store ?? 'memory', { timeoutMs: storeTimeoutMs, logger });
+  // The verdict of each message is written with the next message's store call, so a message costs one round trip.
+  let pendingVerdicts: { keys: string[]; verdict: 'ham' | 'spam'; now: number }[] = [];
+
+  async function observeBehaviour(keys: string[], now: number, recipients: string[]): Promise<{ stats: Record<string, KeyStats> | null; degraded: string[] }> {
+    if (!store) return { stats: null, degraded: [] };
+    const pending = pendingVerdicts;
+    pendingVerdicts = [];
+    try {
+      const result = await store.observe(keys, { now, recipients, pending });
+      return { stats: result.stats, degraded: result.degraded };
+    } catch (error) {
+      return { stats: null, degraded: [`behaviour-store: ${describeError(error)}`] };
+    }
+  }
   const top = options.topContributions ?? DEFAULT_TOP_CONTRIBUTIONS;
   if (!Number.isInteger(top) || top < 0) throw new OptionsError(`topContributions must be a non-negative integer, got ${JSON.stringify(top)}.`, { input: 'topContributions' });
 
@@ -128,8 +172,16 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
   async function scoreBytes(bytes: Buffer, size: number, envelope: Envelope | undefined, started = performance.now()): Promise<ScoreResult> {
     const message = await parseBytes(bytes, size, parseLimits);
     const parsed = performance.now();
+    // The two I/O stages run together; each resolves within its own deadline and never rejects.
+    const keySet = messageBehaviourKeys(message, envelope);
+    const now = envelope?.receivedAt?.getTime() ?? Date.now();
+    const recipients = envelope?.rcptTo ?? [...message.to, ...message.cc].map((address) => address.address).filter((address) => address !== '');
+    const [auth, behaviour] = await Promise.all([authenticator.authenticate(bytes, message, envelope), observeBehaviour(keySet.keys, now, recipients)]);
+    const authenticated = performance.now();
 
-    const features = model ? extractFeatures(message, { tokens: model.tokens }) : null;
+    const features = model
+      ? extractFeatures(message, { tokens: model.tokens, auth: toAuthInputs(auth), behaviour: { keys: keySet, stats: behaviour.stats } })
+      : null;
     const featured = performance.now();
     const prediction = model && features ? model.predict(features, top) : null;
     const predicted = performance.now();
@@ -137,15 +189,21 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
     const ruled = performance.now();
 
     const combined = combine(prediction, hits, ruleWeight, thresholds);
+    if (store && combined.verdict !== 'suspect' && keySet.keys.length > 0) {
+      pendingVerdicts.push({ keys: keySet.keys, verdict: combined.verdict, now });
+      if (pendingVerdicts.length > MAX_PENDING_VERDICTS) pendingVerdicts.shift();
+    }
     return {
       messageId: message.messageId.replace(/^<|>$/g, ''),
       ...combined,
-      degraded: [...modelDegradation, ...limitDegradations(message.limitsHit)],
+      degraded: [...modelDegradation, ...limitDegradations(message.limitsHit), ...auth.degraded, ...behaviour.degraded],
+      auth: { spf: auth.spf, dkim: auth.dkim, dmarc: auth.dmarc, arc: auth.arc, source: auth.source },
       modelProbability: prediction ? prediction.probability : null,
       modelVersion: model ? model.manifest.version : null,
       timings: {
         parse: parsed - started,
-        features: featured - parsed,
+        auth: authenticated - parsed,
+        features: featured - authenticated,
         model: predicted - featured,
         heuristics: ruled - predicted,
         total: performance.now() - started,
@@ -190,8 +248,9 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
     scoreMany,
     modelVersion: model ? model.manifest.version : null,
     modelError,
+    dnsStats: () => authenticator.dnsStats(),
     async close() {
-      // Nothing holds resources yet; the authentication and behaviour stages will.
+      await store?.close();
     },
   };
 }

@@ -1,5 +1,13 @@
 /** The result record of one message, and the names used in it. */
 
+import type { AuthResultName } from '../features/index.js';
+
+/** One authentication mechanism's result and a short reason. */
+export interface AuthMechanismResult {
+  result: AuthResultName;
+  reason: string;
+}
+
 export type VerdictName = 'ham' | 'suspect' | 'spam';
 export type Action = 'accept' | 'tag' | 'quarantine' | 'reject';
 
@@ -30,8 +38,10 @@ export interface ScoreResult {
   degraded: string[];
   /** The model's own spam probability, or null when scoring ran on heuristics only. */
   modelProbability: number | null;
+  /** SPF, DKIM, DMARC and ARC results; `unknown`, `timeout` or `skipped` when they could not be checked. */
+  auth: { spf: AuthMechanismResult; dkim: AuthMechanismResult; dmarc: AuthMechanismResult; arc: AuthMechanismResult; source: 'trusted-header' | 'dns' | 'none' };
   /** Model version used, or null. */
   modelVersion: string | null;
   /** Milliseconds spent per stage. */
-  timings: { parse: number; features: number; model: number; heuristics: number; total: number };
+  timings: { parse: number; auth: number; features: number; model: number; heuristics: number; total: number };
 }

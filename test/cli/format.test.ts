@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRecordWriter, csvField, errorRecord, escapeControlCharacters, resultRecord, summaryLine } from '../../src/cli/format.js';
+import { authSummary, createRecordWriter, csvField, dnsStatsLine, errorRecord, escapeControlCharacters, resultRecord, summaryLine } from '../../src/cli/format.js';
+import type { DnsStats } from '../../src/auth/dns/types.js';
 import type { ScoreResult } from '../../src/pipeline/types.js';
 
 const RESULT: ScoreResult = {
@@ -17,7 +18,22 @@ const RESULT: ScoreResult = {
   degraded: [],
   modelProbability: null,
   modelVersion: null,
-  timings: { parse: 0, features: 0, model: 0, heuristics: 0, total: 0 },
+  auth: {
+    spf: { result: 'unknown', reason: 'not checked' },
+    dkim: { result: 'unknown', reason: 'not checked' },
+    dmarc: { result: 'unknown', reason: 'not checked' },
+    arc: { result: 'unknown', reason: 'not checked' },
+    source: 'none',
+  },
+  timings: { parse: 0, auth: 0, features: 0, model: 0, heuristics: 0, total: 0 },
+};
+
+const KNOWN_AUTH: ScoreResult['auth'] = {
+  spf: { result: 'pass', reason: 'sender IP is listed' },
+  dkim: { result: 'fail', reason: 'body hash did not verify' },
+  dmarc: { result: 'timeout', reason: 'deadline of 800 ms passed' },
+  arc: { result: 'unknown', reason: 'not checked' },
+  source: 'dns',
 };
 
 describe('csvField', () => {
@@ -72,7 +88,76 @@ describe('table writer', () => {
     const writer = createRecordWriter('table');
     writer.write(errorRecord('x.eml', { code: 'SPAMWARD_SOURCE_FAILED', message: 'Cannot read x.eml: permission denied.' }));
     const [, row] = writer.end().trimEnd().split('\n');
-    expect(row).toMatch(/^error\s+-\s+-\s+x\.eml\s+SPAMWARD_SOURCE_FAILED: Cannot read x\.eml: permission denied\.$/);
+    expect(row).toMatch(/^error\s+-\s+-\s+x\.eml\s+-\s+SPAMWARD_SOURCE_FAILED: Cannot read x\.eml: permission denied\.$/);
+  });
+
+  it('shows known auth results', () => {
+    const writer = createRecordWriter('table');
+    writer.write(resultRecord('a.eml', { ...RESULT, auth: KNOWN_AUTH }));
+    const [header, row] = writer.end().trimEnd().split('\n');
+    const authColumn = header!.indexOf('AUTH');
+    expect(row!.slice(authColumn)).toMatch(/^spf=pass dkim=fail dmarc=timeout +RULE_A/);
+  });
+});
+
+describe('auth in records', () => {
+  it('copies results and reasons', () => {
+    const record = resultRecord('a.eml', { ...RESULT, auth: KNOWN_AUTH });
+    expect(record.auth).toEqual(KNOWN_AUTH);
+  });
+
+  it('is null for errors', () => {
+    expect(errorRecord('x.eml', { code: 'SPAMWARD_SOURCE_FAILED', message: 'gone' }).auth).toBeNull();
+  });
+
+  it('writes results to CSV columns', () => {
+    const writer = createRecordWriter('csv');
+    const header = writer.start().trimEnd().split(',');
+    const row = writer.write(resultRecord('a.eml', { ...RESULT, auth: KNOWN_AUTH })).trimEnd().split(',');
+    const cell = (column: string): string | undefined => row[header.indexOf(column)];
+    expect(cell('spf')).toBe('pass');
+    expect(cell('dkim')).toBe('fail');
+    expect(cell('dmarc')).toBe('timeout');
+    expect(cell('arc')).toBe('unknown');
+  });
+});
+
+describe('authSummary', () => {
+  it('lists known results', () => {
+    expect(authSummary(KNOWN_AUTH)).toBe('spf=pass dkim=fail dmarc=timeout');
+  });
+
+  it('shows a dash when all are unknown', () => {
+    expect(authSummary(RESULT.auth)).toBe('-');
+  });
+
+  it('shows a dash for errors', () => {
+    expect(authSummary(null)).toBe('-');
+  });
+});
+
+describe('dnsStatsLine', () => {
+  const stats: DnsStats = {
+    queries: 3,
+    cacheHits: 1,
+    staleAnswers: 1,
+    cachedFailures: 0,
+    upstreamQueries: 2,
+    hedgedQueries: 0,
+    tcpFallbacks: 1,
+    timeouts: 0,
+    failures: { timeout: 0, servfail: 1, refused: 2, malformed: 0, skipped: 0, badname: 0 },
+    cacheEntries: 2,
+    breaker: { state: 'open', opened: 1, halfOpened: 0, closed: 0, healthChecks: 0 },
+  };
+
+  it('lists failures by status', () => {
+    expect(dnsStatsLine(stats)).toBe('DNS: 3 lookups (1 cache hits, 1 stale), 2 queries sent (0 hedged, 1 over TCP), 0 query timeouts, 3 failed lookups (servfail 1, refused 2), breaker open.');
+  });
+
+  it('omits the breakdown without failures', () => {
+    const line = dnsStatsLine({ ...stats, failures: { ...stats.failures, servfail: 0, refused: 0 } });
+    expect(line).toContain('0 failed lookups, breaker open.');
   });
 });
 

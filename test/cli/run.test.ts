@@ -13,7 +13,7 @@ const FIXTURES = fileURLToPath(new URL('../fixtures/cli/', import.meta.url));
 const HAM = path.join(FIXTURES, 'ham.eml');
 const SPAM = path.join(FIXTURES, 'spam.eml');
 const SHORT_MESSAGE = 'From: carol@example.com\nTo: bob@example.org\nSubject: short\n\nHello.\n';
-const RECORD_KEYS = ['source', 'messageId', 'score', 'probability', 'verdict', 'action', 'symbols', 'degraded', 'error'];
+const RECORD_KEYS = ['source', 'messageId', 'score', 'probability', 'verdict', 'action', 'symbols', 'degraded', 'auth', 'error'];
 
 let root: string;
 
@@ -40,7 +40,14 @@ function fakeScorer(onScore: (count: number) => void = () => {}): () => Promise<
     degraded: [],
     modelProbability: null,
     modelVersion: null,
-    timings: { parse: 0, features: 0, model: 0, heuristics: 0, total: 0 },
+    auth: {
+      spf: { result: 'unknown', reason: 'not checked' },
+      dkim: { result: 'unknown', reason: 'not checked' },
+      dmarc: { result: 'unknown', reason: 'not checked' },
+      arc: { result: 'unknown', reason: 'not checked' },
+      source: 'none',
+    },
+    timings: { parse: 0, auth: 0, features: 0, model: 0, heuristics: 0, total: 0 },
   };
   const scorer: Scorer = {
     async score(raw) {
@@ -52,6 +59,7 @@ function fakeScorer(onScore: (count: number) => void = () => {}): () => Promise<
     async *scoreMany() {},
     modelVersion: null,
     modelError: null,
+    dnsStats: () => null,
     async close() {},
   };
   return async () => scorer;
@@ -179,20 +187,21 @@ describe('runCli scan formats', () => {
     expect(result.code).toBe(1);
     expect(result.stdout.endsWith('\r\n')).toBe(true);
     const rows = parseCsv(result.stdout);
-    expect(rows[0]).toEqual(['source', 'messageId', 'score', 'probability', 'verdict', 'action', 'symbols', 'degraded', 'errorCode', 'errorMessage']);
+    expect(rows[0]).toEqual(['source', 'messageId', 'score', 'probability', 'verdict', 'action', 'symbols', 'degraded', 'spf', 'dkim', 'dmarc', 'arc', 'errorCode', 'errorMessage']);
     expect(rows).toHaveLength(3);
     expect(rows[1]?.[0]).toBe(awkward);
     expect(rows[1]?.[4]).toBe('spam');
     expect(rows[1]?.[6]).toMatch(/^([A-Z0-9_]+=-?[\d.]+;)*[A-Z0-9_]+=-?[\d.]+$/);
     expect(rows[1]?.[6]).toContain('ATTACHMENT_RISKY_EXT=2.5');
-    expect(rows[2]?.[8]).toBe('SPAMWARD_SOURCE_FAILED');
-    expect(rows[2]?.[9]).toContain('does not exist');
+    expect(rows[2]?.slice(8, 12)).toEqual(['', '', '', '']);
+    expect(rows[2]?.[12]).toBe('SPAMWARD_SOURCE_FAILED');
+    expect(rows[2]?.[13]).toContain('does not exist');
   });
 
   it('writes an aligned table with a summary', async () => {
     const result = await run(['scan', '--no-model', '--format', 'table', HAM, SPAM, path.join(root, 'missing.eml')]);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^VERDICT\s+SCORE\s+ACTION\s+SOURCE\s+SYMBOLS$/);
+    expect(lines[0]).toMatch(/^VERDICT\s+SCORE\s+ACTION\s+SOURCE\s+AUTH\s+SYMBOLS$/);
     expect(lines).toHaveLength(5);
     const sourceColumn = lines[0]!.indexOf('SOURCE');
     expect(lines[1]!.indexOf(HAM)).toBe(sourceColumn);
