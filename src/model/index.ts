@@ -26,6 +26,10 @@ export interface FeatureContribution {
   feature: string;
   /** Change in log-odds attributed to the feature: gradient times standardised input. */
   contribution: number;
+  /** The feature's value in this message. */
+  value: number;
+  /** The feature's mean over the training rows, the point a contribution is measured from. */
+  mean: number;
 }
 
 export interface Prediction {
@@ -139,7 +143,9 @@ export async function loadModel(dir: string = defaultModelDir()): Promise<Loaded
       const contributions: FeatureContribution[] = [];
       for (let index = 0; index < input.length; index += 1) {
         const contribution = (result.gradient[index] as number) * (input[index] as number);
-        if (contribution !== 0) contributions.push({ feature: FEATURE_NAMES[index] as string, contribution });
+        if (contribution !== 0) {
+          contributions.push({ feature: FEATURE_NAMES[index] as string, contribution, value: features[index] as number, mean: mean[index] as number });
+        }
       }
       contributions.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
       return { probability: result.probability, logit: result.logit, contributions: contributions.slice(0, top) };

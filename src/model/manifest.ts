@@ -44,7 +44,14 @@ export interface ModelManifest {
     maskedTokens: number;
     backend: string;
   };
-  metrics: { testSplit: SetMetrics[]; computedAt: string; command: string };
+  metrics: {
+    /** Test split scored with authentication read from each message's topmost Authentication-Results. */
+    testSplit: SetMetrics[];
+    /** The same messages scored with every authentication input unknown, as when DNS is down. */
+    testSplitAuthUnknown: SetMetrics[];
+    computedAt: string;
+    command: string;
+  };
   /** sha256 of every file in the folder but the manifest, by file name. */
   checksums: Record<string, string>;
 }
