@@ -1,142 +1,93 @@
-import { Readable } from 'node:stream';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
-import libmime from 'libmime';
 import { describeError, ParseError } from '../errors.js';
-import { extractHtmlLinks, extractTextLinks, hostOf, scanHtml } from './html.js';
+import { angleAddress, firstValue, parseDate, rebuildHeaderBlock, scanHeaders, separateUpstreamHeaders, stripSubjectTag, toAddresses } from './headers.js';
+import { extractHtmlLinks, extractTextLinks, hostOf, htmlToPlainText, scanHtml } from './html.js';
+import { readRaw, type RawMessage } from './input.js';
 import { DEFAULT_PARSE_LIMITS, LIMIT_SYMBOLS, resolveParseLimits, type ParseLimits } from './limits.js';
 import { splitHeaderBlock, walkMime } from './mime.js';
 import { sniffContentType } from './sniff.js';
-import type { Address, HeaderField, Link, ParsedMessage } from './types.js';
+import type { Link, ParsedMessage } from './types.js';
 
 export type { Address, Attachment, Envelope, HeaderField, HtmlStats, Link, MimePart, ParsedMessage } from './types.js';
 export { DEFAULT_PARSE_LIMITS, LIMIT_SYMBOLS, resolveParseLimits, type ParseLimits } from './limits.js';
-
-/** Anything a message can be read from. */
-export type RawMessage = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
-
-/** Headers that an upstream filter adds with its own verdict; never features. */
-const UPSTREAM_FILTER_HEADER = /^x-spam/i;
-/** Subject tags that upstream filters prepend, such as `[SPAM]`, `***SPAM***` or `{Spam?}`. */
-const UPSTREAM_SUBJECT_TAG = /^\s*(?:\[\s*spam\s*\]|\*{2,3}\s*spam\s*\*{2,3}|\{\s*spam\??\s*\}|spam\s*:)\s*/i;
+export { readRaw, type RawMessage } from './input.js';
 
 /**
- * Reads a raw message into bytes, stopping at `maxBytes`. Returns the bytes
- * kept and the full size seen, so a truncated stream still reports its size.
+ * Minimum cost of one header line against mailsplit's `maxHeadSize`
+ * (HEADER_LINE_MIN_COST in @zone-eu/mailsplit 5.4 lib/mime-node.js).
  */
-export async function readRaw(raw: RawMessage, maxBytes: number): Promise<{ bytes: Buffer; size: number }> {
-  if (typeof raw === 'string') {
-    const bytes = Buffer.from(raw, 'utf8');
-    return { bytes: bytes.subarray(0, maxBytes), size: bytes.length };
-  }
-  if (raw instanceof Uint8Array) {
-    const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    return { bytes: bytes.subarray(0, maxBytes), size: bytes.length };
-  }
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  let size = 0;
-  for await (const chunk of raw as AsyncIterable<Uint8Array | string>) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
-    size += buffer.length;
-    if (kept < maxBytes) {
-      const slice = buffer.subarray(0, maxBytes - kept);
-      chunks.push(slice);
-      kept += slice.length;
-    }
-  }
-  return { bytes: Buffer.concat(chunks, kept), size };
+const MAILSPLIT_HEADER_LINE_COST = 64;
+
+/** Mapping from mailparser's own limit errors (code EMAXLEN) to our limits. */
+const MAILPARSER_LIMIT_ERRORS: ReadonlyArray<{ pattern: RegExp; limit: keyof ParseLimits; option: string }> = [
+  { pattern: /child nodes/i, limit: 'maxParts', option: 'maxChildNodes' },
+  { pattern: /header size/i, limit: 'maxHeaders', option: 'maxHeadSize' },
+];
+
+interface ParseFailure {
+  code?: unknown;
+  message?: unknown;
 }
 
-interface HeaderScan {
-  fields: HeaderField[];
-  countLimitHit: boolean;
-  lengthLimitHit: boolean;
+/**
+ * Runs mailparser with options derived from our limits. The walk has already
+ * cut the message to `maxParts` entities with at most `maxHeaders` lines per
+ * header block, so mailparser's child-node and header-size limits sit just
+ * above ours and only matter if its splitter and the walk disagree.
+ */
+function runMailparser(text: string, limits: Readonly<ParseLimits>): Promise<ParsedMail> {
+  return simpleParser(Buffer.from(text, 'latin1'), {
+    skipImageLinks: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    checksumAlgo: false,
+    maxHtmlLengthToParse: limits.maxHtmlLength,
+    // mailsplit creates the node of a message embedded in an inline message/rfc822 part even when
+    // the walk cut that message off at a limit, so it may count one node more than the walk.
+    maxChildNodes: limits.maxParts + 1,
+    // A header block costs at most its bytes plus the per-line minimum for each of its lines.
+    maxHeadSize: limits.maxMessageBytes + MAILSPLIT_HEADER_LINE_COST * (limits.maxHeaders + 2) + 4,
+  });
 }
 
-function decodeHeaderValue(raw: string): string {
-  if (!raw.includes('=?')) return raw;
+/**
+ * Parses with mailparser. When mailparser stops at one of its own limits
+ * anyway, parses the top-level header block alone, so the headers and
+ * addresses survive, and reports the limit.
+ */
+async function parseWithFallback(text: string, limits: Readonly<ParseLimits>, limitsHit: Set<string>, warnings: string[]): Promise<ParsedMail> {
   try {
-    return libmime.decodeWords(raw);
-  } catch {
-    return raw;
-  }
-}
+    return await runMailparser(text, limits);
+  } catch (error) {
+    const failure = (typeof error === 'object' && error !== null ? error : {}) as ParseFailure;
+    const mapped = failure.code === 'EMAXLEN' ? MAILPARSER_LIMIT_ERRORS.find((entry) => entry.pattern.test(String(failure.message))) : undefined;
+    if (mapped === undefined) throw new ParseError(`mailparser could not parse the message: ${describeError(error)}`, { cause: error });
 
-/** Reads the top-level header block into fields, applying the count and length limits. */
-function scanHeaders(block: string, limits: ParseLimits): HeaderScan {
-  const scan: HeaderScan = { fields: [], countLimitHit: false, lengthLimitHit: false };
-  const lines = block.split(/\r?\n/);
-  let current: string | null = null;
-  const flush = (): void => {
-    if (current === null) return;
-    const colon = current.indexOf(':');
-    if (colon > 0) {
-      if (scan.fields.length >= limits.maxHeaders) {
-        scan.countLimitHit = true;
-      } else {
-        let raw = current.slice(colon + 1).trim();
-        if (raw.length > limits.maxHeaderLength) {
-          raw = raw.slice(0, limits.maxHeaderLength);
-          scan.lengthLimitHit = true;
-        }
-        const name = current.slice(0, colon).trim().toLowerCase();
-        scan.fields.push({ name, raw, value: decodeHeaderValue(raw) });
-      }
-    }
-    current = null;
-  };
-  for (const line of lines) {
-    if (/^[ \t]/.test(line) && current !== null) {
-      // Stop growing a folded field far past the limit instead of joining megabytes.
-      if (current.length <= limits.maxHeaderLength * 2) current += ` ${line.trim()}`;
-      else scan.lengthLimitHit = true;
-    } else {
-      flush();
-      // The mbox separator line ("From sender date") is not a header field.
-      if (scan.fields.length === 0 && line.startsWith('From ')) continue;
-      current = line;
+    limitsHit.add(LIMIT_SYMBOLS[mapped.limit]);
+    warnings.push(`mailparser stopped at its ${mapped.option} limit (set from ${mapped.limit}: ${describeError(error)}); only the top-level headers were read`);
+    const { bodyStart } = splitHeaderBlock(text);
+    try {
+      return await runMailparser(text.slice(0, bodyStart), limits);
+    } catch (retryError) {
+      throw new ParseError(`mailparser could not parse the message headers: ${describeError(retryError)}`, { cause: retryError });
     }
   }
-  flush();
-  return scan;
 }
 
-function toAddresses(value: AddressObject | AddressObject[] | undefined): Address[] {
-  if (!value) return [];
-  const objects = Array.isArray(value) ? value : [value];
-  const addresses: Address[] = [];
-  for (const object of objects) {
-    for (const entry of object.value) {
-      const members = entry.group ?? [entry];
-      for (const member of members) {
-        const address = (member.address ?? '').toLowerCase();
-        const at = address.lastIndexOf('@');
-        addresses.push({ name: member.name ?? '', address, domain: at === -1 ? '' : address.slice(at + 1) });
-      }
-    }
-  }
-  return addresses;
-}
-
-function angleAddress(value: string): string {
-  const match = /<([^>]*)>/.exec(value);
-  return (match ? (match[1] ?? '') : value).trim().toLowerCase();
-}
-
-function firstValue(fields: HeaderField[], name: string): string {
-  return fields.find((field) => field.name === name)?.value ?? '';
-}
-
-/** Rebuilds the header block from the fields kept, so mailparser sees the same limits. */
-function rebuildHeaderBlock(fields: HeaderField[]): string {
-  return fields.map((field) => `${field.name}: ${field.raw}`).join('\r\n');
+/** Returns the links of the HTML and then of the plain text, at most `max + 1` so that overflow shows. */
+function collectLinks(html: string, plain: string, max: number): Link[] {
+  const links = extractHtmlLinks(html, max + 1);
+  const htmlUrls = new Set(links.map((link) => link.url));
+  links.push(...extractTextLinks(plain, max + 1 - links.length, htmlUrls));
+  return links;
 }
 
 /**
  * Parses a raw message. Limits that are hit truncate the input and are
- * listed in `limitsHit`; malformed structure is listed in `warnings`. It
- * throws only a ParseError when mailparser itself rejects the bytes, which
- * the scorer turns into a `PARSE_FAILED` symbol.
+ * listed in `limitsHit`, and malformed structure is listed in `warnings`.
+ * Throws an OptionsError for invalid limits, a SourceError when a stream
+ * cannot be read, and a ParseError only when mailparser itself rejects the
+ * bytes.
  */
 export async function parseMessage(raw: RawMessage, limitOverrides: Partial<ParseLimits> = {}): Promise<ParsedMessage> {
   const limits = limitOverrides === DEFAULT_PARSE_LIMITS ? DEFAULT_PARSE_LIMITS : resolveParseLimits(limitOverrides);
@@ -144,6 +95,10 @@ export async function parseMessage(raw: RawMessage, limitOverrides: Partial<Pars
   return parseBytes(bytes, size, limits);
 }
 
+/**
+ * Parses bytes already read by readRaw. `size` is the size of the whole
+ * message; when it exceeds `bytes.length` the message was truncated.
+ */
 export async function parseBytes(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): Promise<ParsedMessage> {
   const limitsHit = new Set<string>();
   const warnings: string[] = [];
@@ -153,60 +108,52 @@ export async function parseBytes(bytes: Buffer, size: number, limits: Readonly<P
   let text = bytes.toString('latin1');
   const { header: headerBlock, bodyStart } = splitHeaderBlock(text);
   const headerScan = scanHeaders(headerBlock, limits);
-  if (headerScan.countLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxHeaders);
-  if (headerScan.lengthLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxHeaderLength);
-  if (headerScan.countLimitHit || headerScan.lengthLimitHit) {
-    text = `${rebuildHeaderBlock(headerScan.fields)}\r\n\r\n${text.slice(bodyStart)}`;
+  if (headerScan.fields.length === 0 && headerBlock.trim() !== '') {
+    // Text without a single header field is a body without headers, not a header block.
+    warnings.push('message has no header fields; all of it was read as the body');
+    text = `\r\n${text}`;
+  } else {
+    if (headerScan.countLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxHeaders);
+    if (headerScan.lengthLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxHeaderLength);
+    if (headerScan.rebuild) text = `${rebuildHeaderBlock(headerScan.fields)}\r\n\r\n${text.slice(bodyStart)}`;
   }
 
-  const walk = walkMime(text, limits.maxParts, limits.maxDepth);
+  const walk = walkMime(text, { maxParts: limits.maxParts, maxDepth: limits.maxDepth, maxHeaderLines: limits.maxHeaders });
   if (walk.partsLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxParts);
   if (walk.depthLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxDepth);
+  if (walk.headerLinesLimitHit) {
+    limitsHit.add(LIMIT_SYMBOLS.maxHeaders);
+    warnings.push(`a MIME part has more than ${limits.maxHeaders} header lines (maxHeaders); the message was cut before that part`);
+  }
   if (walk.brokenMultiparts > 0) warnings.push(`multipart entity without a usable boundary (${walk.brokenMultiparts})`);
   if (walk.cutAt !== -1) text = text.slice(0, walk.cutAt);
 
-  let mail: ParsedMail;
-  try {
-    mail = await simpleParser(Buffer.from(text, 'latin1'), {
-      skipImageLinks: true,
-      skipTextToHtml: true,
-      skipTextLinks: true,
-      maxHtmlLengthToParse: limits.maxHtmlLength,
-      // A limit on the header block that is looser than ours, so ours decides.
-      maxHeadSize: Math.max(limits.maxHeaders * limits.maxHeaderLength, 1024 * 1024),
-    });
-  } catch (error) {
-    throw new ParseError(`mailparser could not parse the message: ${describeError(error)}`, { cause: error });
-  }
-  if (mail.textConversionError) {
-    limitsHit.add(LIMIT_SYMBOLS.maxHtmlLength);
-    warnings.push(`HTML not converted to text: ${mail.textConversionError.message}`);
-  }
+  const mail = await parseWithFallback(text, limits, limitsHit, warnings);
 
-  const kept: HeaderField[] = [];
-  const stripped: HeaderField[] = [];
-  for (const field of headerScan.fields) {
-    (UPSTREAM_FILTER_HEADER.test(field.name) ? stripped : kept).push(field);
-  }
-
-  const originalSubject = firstValue(kept, 'subject');
   let html = typeof mail.html === 'string' ? mail.html : '';
   if (html.length > limits.maxHtmlLength) {
-    html = html.slice(0, limits.maxHtmlLength);
     limitsHit.add(LIMIT_SYMBOLS.maxHtmlLength);
+    html = html.slice(0, limits.maxHtmlLength);
   }
-  const plain = mail.text ?? '';
-  const links: Link[] = extractHtmlLinks(html, limits.maxLinks);
-  if (links.length < limits.maxLinks) {
-    const seen = new Set(links.map((link) => link.url));
-    for (const link of extractTextLinks(plain, limits.maxLinks - links.length)) {
-      if (!seen.has(link.url)) links.push(link);
-    }
+  let plain = mail.text ?? '';
+  if (mail.textConversionError) {
+    // mailparser leaves the text of HTML it did not convert empty; the linear converter fills in.
+    const message = describeError(mail.textConversionError);
+    // mailparser 3.14 reports "HTML too long for parsing" when a part exceeds maxHtmlLengthToParse.
+    const reason = /too long/i.test(message) ? `it is longer than maxHtmlLength (${limits.maxHtmlLength} characters)` : message;
+    warnings.push(`mailparser did not convert HTML to text because ${reason}; the built-in converter read the first ${html.length} characters instead`);
+    plain = [plain.trim(), htmlToPlainText(html)].filter((part) => part !== '').join('\n');
   }
-  if (links.length >= limits.maxLinks) limitsHit.add(LIMIT_SYMBOLS.maxLinks);
 
+  const links = collectLinks(html, plain, limits.maxLinks);
+  if (links.length > limits.maxLinks) {
+    limitsHit.add(LIMIT_SYMBOLS.maxLinks);
+    links.length = limits.maxLinks;
+  }
+
+  const { kept, stripped } = separateUpstreamHeaders(headerScan.fields);
+  const originalSubject = firstValue(kept, 'subject');
   const dateRaw = firstValue(kept, 'date');
-  const date = mail.date && !Number.isNaN(mail.date.getTime()) && dateRaw !== '' ? mail.date : null;
 
   return {
     headers: kept,
@@ -217,10 +164,10 @@ export async function parseBytes(bytes: Buffer, size: number, limits: Readonly<P
     to: toAddresses(mail.to),
     cc: toAddresses(mail.cc),
     returnPath: angleAddress(firstValue(kept, 'return-path')),
-    subject: originalSubject.replace(UPSTREAM_SUBJECT_TAG, ''),
+    subject: stripSubjectTag(originalSubject),
     originalSubject,
     messageId: (mail.messageId ?? '').trim(),
-    date,
+    date: parseDate(dateRaw),
     dateRaw,
     text: plain,
     html,
