@@ -1,5 +1,6 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { describeError, ParseError } from '../errors.js';
+import { parseFast } from './fast.js';
 import { angleAddress, firstValue, parseDate, rebuildHeaderBlock, scanHeaders, separateUpstreamHeaders, stripSubjectTag, toAddresses } from './headers.js';
 import { extractHtmlLinks, extractTextLinks, hostOf, htmlToPlainText, scanHtml } from './html.js';
 import { readRaw, type RawMessage } from './input.js';
@@ -51,14 +52,41 @@ function runMailparser(text: string, limits: Readonly<ParseLimits>): Promise<Par
 }
 
 /**
+ * Milliseconds mailparser gets per message. mailparser 3.14.5 never settles
+ * when an inline message/rfc822 part's header block runs to the end of the
+ * input without an empty line; this bound turns that hang into a warning.
+ */
+const MAILPARSER_TIMEOUT_MS = 10_000;
+
+class MailparserTimeout extends Error {}
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    // Not unref'd: a hung mailparser holds no handle, so this timer is what keeps the process alive to report it.
+    timer = setTimeout(() => reject(new MailparserTimeout('mailparser timed out')), MAILPARSER_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Parses with mailparser. When mailparser stops at one of its own limits
  * anyway, parses the top-level header block alone, so the headers and
  * addresses survive, and reports the limit.
  */
 async function parseWithFallback(text: string, limits: Readonly<ParseLimits>, limitsHit: Set<string>, warnings: string[]): Promise<ParsedMail> {
   try {
-    return await runMailparser(text, limits);
+    return await withTimeout(runMailparser(text, limits));
   } catch (error) {
+    if (error instanceof MailparserTimeout) {
+      warnings.push(`mailparser did not finish within ${MAILPARSER_TIMEOUT_MS} ms; only the top-level headers were read`);
+      // The top-level Content-Type may itself be what hangs mailparser, so the retry reads the other fields only.
+      const { header } = splitHeaderBlock(text);
+      const headerOnly = `${header.replace(/^content-type[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*\n?/gim, '')}\r\n\r\n`;
+      return withTimeout(runMailparser(headerOnly, limits)).catch((retryError: unknown) => {
+        throw new ParseError(`mailparser could not parse the message headers: ${describeError(retryError)}`, { cause: retryError });
+      });
+    }
     const failure = (typeof error === 'object' && error !== null ? error : {}) as ParseFailure;
     const mapped = failure.code === 'EMAXLEN' ? MAILPARSER_LIMIT_ERRORS.find((entry) => entry.pattern.test(String(failure.message))) : undefined;
     if (mapped === undefined) throw new ParseError(`mailparser could not parse the message: ${describeError(error)}`, { cause: error });
@@ -99,7 +127,19 @@ export async function parseMessage(raw: RawMessage, limitOverrides: Partial<Pars
  * Parses bytes already read by readRaw. `size` is the size of the whole
  * message; when it exceeds `bytes.length` the message was truncated.
  */
+/**
+ * Parses bytes already read; `size` is the full message size. It takes the
+ * fast path (parseFast), which gives the same ParsedMessage without
+ * mailparser, and falls back to mailparser for the messages parseFast hands
+ * back (inline message/rfc822 parts and structures past mailparser's own
+ * limits). test/parse/fast-corpus.test.ts holds the two paths together.
+ */
 export async function parseBytes(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): Promise<ParsedMessage> {
+  return parseFast(bytes, size, limits) ?? parseWithMailparser(bytes, size, limits);
+}
+
+/** Parses with mailparser: the reference path that the fast path is tested against. */
+export async function parseWithMailparser(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): Promise<ParsedMessage> {
   const limitsHit = new Set<string>();
   const warnings: string[] = [];
   if (size > bytes.length) limitsHit.add(LIMIT_SYMBOLS.maxMessageBytes);

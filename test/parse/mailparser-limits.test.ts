@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { ParseError } from '../../src/errors.js';
-import { parseMessage } from '../../src/parse/index.js';
+import { DEFAULT_PARSE_LIMITS, parseWithMailparser } from '../../src/parse/index.js';
+
+/** The mailparser path itself; parseMessage would take the fast path for this plain message. */
+function parseMessage(raw: string) {
+  const bytes = Buffer.from(raw);
+  return parseWithMailparser(bytes, bytes.length, DEFAULT_PARSE_LIMITS);
+}
 import { multipartMessage, textPart } from './build.js';
 
 /**
