@@ -52,11 +52,17 @@ export class TokenTable {
   readonly spamDocuments: number;
   readonly hamDocuments: number;
   private readonly counts: Map<string, [number, number]>;
+  /** Probabilities computed once at load, because scoring looks up hundreds of tokens per message. */
+  private readonly probabilities = new Map<string, number>();
 
   constructor(data: TokenTableData) {
     this.spamDocuments = data.spamDocuments;
     this.hamDocuments = data.hamDocuments;
     this.counts = new Map(Object.entries(data.counts));
+    for (const token of this.counts.keys()) {
+      const probability = this.computeProbability(token);
+      if (probability !== null) this.probabilities.set(token, probability);
+    }
   }
 
   get size(): number {
@@ -65,6 +71,10 @@ export class TokenTable {
 
   /** Robinson's smoothed spam probability of one token, or null when it was never seen. */
   probability(token: string): number | null {
+    return this.probabilities.get(token) ?? null;
+  }
+
+  private computeProbability(token: string): number | null {
     const entry = this.counts.get(token);
     if (!entry || this.spamDocuments === 0 || this.hamDocuments === 0) return null;
     const [spam, ham] = entry;
