@@ -38,7 +38,7 @@ const RULE_WEIGHTS = [0, 0.25, 0.5, 0.75, 1];
  * to unknown on its own. A gateway whose DNS is down sees unknown auth, and
  * the model must still score such mail well.
  */
-const AUTH_DROPOUT_ALL = 0.3;
+const AUTH_DROPOUT_ALL = 0.5;
 const AUTH_DROPOUT_EACH = 0.15;
 /** Share of training rows whose behaviour inputs are unknown, as when the store fails. */
 const BEHAVIOUR_DROPOUT = 0.2;

@@ -72,7 +72,12 @@ export interface AuthOutcome {
 }
 
 export interface Authenticator {
-  authenticate(raw: Buffer, message: ParsedMessage, envelope?: Envelope): Promise<AuthOutcome>;
+  /**
+   * Authenticates one message. `budgetMs`, when given, shortens the deadline
+   * to what is left of the caller's own per-message budget (the scorer
+   * passes the deadline minus the time parsing took).
+   */
+  authenticate(raw: Buffer, message: ParsedMessage, envelope?: Envelope, budgetMs?: number): Promise<AuthOutcome>;
   /** DNS counters, or null when DNS checks are off. */
   dnsStats(): DnsStats | null;
   readonly dnsEnabled: boolean;
@@ -201,7 +206,7 @@ export function createAuthenticator(options: AuthOptions = {}): Authenticator {
     ? createDnsClient({ ...(resolvers.length > 0 ? { resolvers } : {}), queryTimeoutMs, deadlineMs })
     : null);
 
-  async function checkWithDns(raw: Buffer, envelope: Envelope | undefined, dns: DnsClient): Promise<AuthOutcome> {
+  async function checkWithDns(raw: Buffer, envelope: Envelope | undefined, dns: DnsClient, deadlineMs: number): Promise<AuthOutcome> {
     const controller = new AbortController();
     const resolver = toMailauthResolver(dns, { signal: controller.signal, deadlineMs });
     let timer: NodeJS.Timeout | undefined;
@@ -261,7 +266,7 @@ export function createAuthenticator(options: AuthOptions = {}): Authenticator {
     return { ...results, source: 'dns', degraded };
   }
 
-  async function authenticateMessage(raw: Buffer, message: ParsedMessage, envelope: Envelope | undefined): Promise<AuthOutcome> {
+  async function authenticateMessage(raw: Buffer, message: ParsedMessage, envelope: Envelope | undefined, budgetMs: number | undefined): Promise<AuthOutcome> {
     const trusted = headerResults(message, trust, options.trustTopmostHeader === true);
     if (Object.keys(trusted).length > 0) {
       const results = allMechanisms((mechanism) => {
@@ -277,15 +282,20 @@ export function createAuthenticator(options: AuthOptions = {}): Authenticator {
       // Checks that were never configured are a deployment choice, not a degradation; `auth` in the result says so.
       return { ...allMechanisms(() => unknown(reason)), source: 'none', degraded: [] };
     }
-    return checkWithDns(raw, envelope, client);
+    if (client.isSkippingLookups()) {
+      // Every lookup would be skipped, so mailauth's parsing and hashing would buy nothing.
+      const reason = 'DNS circuit breaker open: the resolvers failed a health check, so no check was made';
+      return { ...allMechanisms(() => ({ result: 'skipped', reason })), source: 'dns', degraded: [`auth: skipped (${reason})`] };
+    }
+    return checkWithDns(raw, envelope, client, Math.min(deadlineMs, Math.max(1, budgetMs ?? deadlineMs)));
   }
 
   return {
     dnsEnabled,
     dnsStats: () => (client ? client.stats() : null),
-    async authenticate(raw, message, envelope) {
+    async authenticate(raw, message, envelope, budgetMs) {
       try {
-        return await authenticateMessage(raw, message, envelope);
+        return await authenticateMessage(raw, message, envelope, budgetMs);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         return { ...allMechanisms(() => unknown(`checker failed: ${reason}`)), source: client ? 'dns' : 'none', degraded: [`auth: checker failed (${reason})`] };

@@ -74,14 +74,15 @@ export function messageBehaviourKeys(message: ParsedMessage, envelope: Envelope 
     ...(source.mailFrom ? { envelopeSender: source.mailFrom } : {}),
     ...(fromDomain ? { fromDomain, orgDomain: organisationalDomain(fromDomain) } : {}),
     ...(source.clientIp ? { clientIp: source.clientIp } : {}),
-    ...(source.helo ? { helo: source.helo } : {}),
   };
-  const keys = behaviourKeys(input);
+  // Only the keys the features read are observed: each key costs a script call per message in Redis.
+  const keys: string[] = [];
   const byKind: Partial<Record<BehaviourKind, string>> = {};
-  for (const key of keys) {
-    if (key.startsWith('sender:')) byKind.sender = key;
-    else if (key.startsWith('org:')) byKind.org = key;
-    else if (key.startsWith('net:')) byKind.net = key;
+  for (const key of behaviourKeys(input)) {
+    const kind = key.startsWith('sender:') ? 'sender' : key.startsWith('org:') ? 'org' : key.startsWith('net:') ? 'net' : null;
+    if (kind === null) continue;
+    byKind[kind] = key;
+    keys.push(key);
   }
   return { keys, byKind };
 }

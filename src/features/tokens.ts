@@ -34,11 +34,15 @@ const STEM_MEMO_SIZE = 200_000;
 const tokenizer = new RegexpTokenizer({ pattern: /[^\p{L}\p{N}$€£¥']+/u });
 const stemMemo = new Map<string, string>();
 
+const ENGLISH_WORD = /^[a-z']+$/i;
+
 function stem(token: string): string {
+  // Porter rules are for English; other tokens (numbers, codes, other scripts) are only
+  // lower-cased, and kept out of the memo, where one-off strings would push out real words.
+  if (!ENGLISH_WORD.test(token)) return token.toLowerCase();
   const cached = stemMemo.get(token);
   if (cached !== undefined) return cached;
-  // Porter rules are for English; stemming other scripts only lower-cases them.
-  const stemmed = /^[a-z']+$/i.test(token) ? PorterStemmer.stem(token) : token.toLowerCase();
+  const stemmed = PorterStemmer.stem(token);
   if (stemMemo.size >= STEM_MEMO_SIZE) stemMemo.clear();
   stemMemo.set(token, stemmed);
   return stemmed;

@@ -1,4 +1,4 @@
-import { createAuthenticator, toAuthInputs, type AuthOptions } from '../auth/index.js';
+import { createAuthenticator, DEFAULT_AUTH_DEADLINE_MS, toAuthInputs, type AuthOptions } from '../auth/index.js';
 import type { DnsStats } from '../auth/dns/index.js';
 import { describeError, ModelLoadError, OptionsError, SpamwardError } from '../errors.js';
 import { extractFeatures, messageBehaviourKeys } from '../features/index.js';
@@ -125,6 +125,7 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
   const parseLimits = resolveParseLimits(options.parseLimits);
   const heuristics = createHeuristics(options.heuristics);
   const authenticator = createAuthenticator(options.auth);
+  const authDeadlineMs = options.auth?.deadlineMs ?? DEFAULT_AUTH_DEADLINE_MS;
   const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   const store: BehaviourStore | null = options.store === null
     ? null
@@ -176,7 +177,9 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
     const keySet = messageBehaviourKeys(message, envelope);
     const now = envelope?.receivedAt?.getTime() ?? Date.now();
     const recipients = envelope?.rcptTo ?? [...message.to, ...message.cc].map((address) => address.address).filter((address) => address !== '');
-    const [auth, behaviour] = await Promise.all([authenticator.authenticate(bytes, message, envelope), observeBehaviour(keySet.keys, now, recipients)]);
+    // The authentication deadline counts from the start of scoring, so parsing time comes out of it.
+    const authBudget = authDeadlineMs - (performance.now() - started);
+    const [auth, behaviour] = await Promise.all([authenticator.authenticate(bytes, message, envelope, authBudget), observeBehaviour(keySet.keys, now, recipients)]);
     const authenticated = performance.now();
 
     const features = model

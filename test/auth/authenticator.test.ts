@@ -347,8 +347,10 @@ describe('authenticator outages', () => {
 
     const sent = server.queries.length;
     const skipped = await check(authenticator, raw, FROM_COM);
-    expect(results(skipped)).toEqual({ spf: 'skipped', dkim: 'skipped', dmarc: 'skipped', arc: 'none' });
-    expect(skipped.degraded).toEqual(['auth: skipped (DNS circuit breaker open)']);
+    // While the breaker cools down the stage does not run mailauth at all, so ARC is skipped too.
+    expect(results(skipped)).toEqual({ spf: 'skipped', dkim: 'skipped', dmarc: 'skipped', arc: 'skipped' });
+    expect(skipped.degraded).toHaveLength(1);
+    expect(skipped.degraded[0]).toMatch(/^auth: skipped \(DNS circuit breaker open/);
     expect(server.queries.length).toBe(sent);
 
     server.setBehaviour({ kind: 'answer' });

@@ -55,6 +55,11 @@ export class CircuitBreaker {
     this.#settings.onTransition(state, from);
   }
 
+  /** True while the breaker is open and cooling down, so any lookup would be denied; changes nothing. */
+  isCoolingDown(now: number): boolean {
+    return this.#state === 'open' && now - this.#openedAt < this.#settings.cooldownMs;
+  }
+
   /** Asks whether a lookup may query the resolvers. Only one lookup at a time gets `check`. */
   acquire(now: number): BreakerPermit {
     if (this.#state === 'closed') return 'allowed';

@@ -248,5 +248,6 @@ export function createDnsClient(options: DnsClientOptions = {}): DnsClient {
       cache.clear();
     },
     resolvers: Object.freeze(settings.upstreams.map((upstream) => upstream.label)),
+    isSkippingLookups: () => breaker.isCoolingDown(Date.now()),
   };
 }

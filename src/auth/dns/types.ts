@@ -191,4 +191,11 @@ export interface DnsClient {
   clearCache(): void;
   /** The resolvers in use, normalised to `host:port` (IPv6 in brackets). */
   readonly resolvers: readonly string[];
+  /**
+   * True while the circuit breaker is open and cooling down, when every
+   * lookup not in the cache is `skipped` at once. Callers can then skip work
+   * that only leads to lookups; after the cool-down it is false again, so the
+   * next lookup probes the resolvers.
+   */
+  isSkippingLookups(): boolean;
 }
