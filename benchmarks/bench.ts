@@ -9,6 +9,7 @@
  * the top of benchmarks/RESULTS.md.
  * See benchmarks/README.md for how to read the figures.
  */
+import { RESULTS_FILE, writeResults } from './results-file.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -30,17 +31,7 @@ const PROGRESS_EVERY = 1000;
 const DEFAULT_CLI_TIMEOUT_SECONDS = 600;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const RESULTS_FILE = join(ROOT, 'benchmarks', 'RESULTS.md');
 const CLI_ENTRY = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-/** New runs are inserted right after this line, so the newest run comes first. */
-const RUNS_MARKER = '<!-- Runs, newest first. bench.js inserts new runs below this line. -->';
-const RESULTS_HEADER = `# Benchmark results
-
-Figures from \`npm run bench\`. How they are measured and how to read them: [README.md](README.md).
-Compare figures within one run; runs on different days share a noisy machine.
-
-${RUNS_MARKER}
-`;
 
 const USAGE = `Usage: npm run bench -- [--model DIR] [--quick] [--write] [--cli-timeout SECONDS]
 
@@ -67,8 +58,9 @@ interface PassResult {
   latencies: number[];
 }
 
-type Stage = 'parse' | 'features' | 'model' | 'heuristics' | 'total';
-const STAGES: readonly Stage[] = ['parse', 'features', 'model', 'heuristics'];
+type Stage = 'parse' | 'auth' | 'features' | 'model' | 'heuristics' | 'total';
+/** `auth` covers the authentication stage and the behaviour store, which run together. */
+const STAGES: readonly Stage[] = ['parse', 'auth', 'features', 'model', 'heuristics'];
 
 interface CliResult {
   /** Reason the scan did not complete, or null when it exited with status 0. */
@@ -165,7 +157,7 @@ async function benchScore(scorer: Scorer, messages: CorpusMessage[]): Promise<{ 
     await scorer.score(message.raw);
   });
   progress('score(): measured pass');
-  const stageMs: Record<Stage, number> = { parse: 0, features: 0, model: 0, heuristics: 0, total: 0 };
+  const stageMs: Record<Stage, number> = { parse: 0, auth: 0, features: 0, model: 0, heuristics: 0, total: 0 };
   const pass = await timePass('score', messages, async (message) => {
     const { timings } = await scorer.score(message.raw);
     for (const stage of [...STAGES, 'total'] as const) stageMs[stage] += timings[stage];
@@ -311,19 +303,6 @@ function formatSection(report: Report): string {
   const failures = [score.failures ? `${score.failures} messages failed in \`score()\`` : '', parser.failures ? `${parser.failures} in \`simpleParser\`` : ''].filter(Boolean);
   if (failures.length > 0) lines.push('', `Failures: ${failures.join(', ')}; their time is included in the figures.`);
   return `${lines.join('\n')}\n`;
-}
-
-/** Inserts `section` below the runs marker of RESULTS.md, creating the file when it is missing. */
-function writeResults(section: string): void {
-  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : RESULTS_HEADER;
-  const withMarker = current.includes(RUNS_MARKER) ? current : `${current.trimEnd()}\n\n${RUNS_MARKER}\n`;
-  const at = withMarker.indexOf(RUNS_MARKER) + RUNS_MARKER.length;
-  const rest = withMarker.slice(at).replace(/^\n+/, '');
-  const updated = `${withMarker.slice(0, at)}\n\n${section}${rest ? `\n${rest}` : ''}`;
-  // Written next to the target and renamed, so an interrupted run leaves the old file intact.
-  const temporary = `${RESULTS_FILE}.tmp`;
-  writeFileSync(temporary, updated);
-  renameSync(temporary, RESULTS_FILE);
 }
 
 async function main(): Promise<void> {

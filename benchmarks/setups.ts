@@ -9,6 +9,7 @@
  * Prints a Markdown section on stdout and, with --write, adds it at the top
  * of benchmarks/RESULTS.md. See benchmarks/README.md for the setups.
  */
+import { RESULTS_FILE, writeResults } from './results-file.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -49,16 +50,6 @@ const TRUSTED_RESULTS_HEADER =
   'dkim=pass header.d=example.net; dmarc=pass header.from=example.net';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const RESULTS_FILE = join(ROOT, 'benchmarks', 'RESULTS.md');
-/** The marker bench.ts writes below; both scripts insert new runs right after it, so the newest run comes first. */
-const RUNS_MARKER = '<!-- Runs, newest first. bench.js inserts new runs below this line. -->';
-const RESULTS_HEADER = `# Benchmark results
-
-Figures from \`npm run bench\` and \`node dist/benchmarks/setups.js\`. How they are measured and how to read them: [README.md](README.md).
-Compare figures within one run; runs on different days share a noisy machine.
-
-${RUNS_MARKER}
-`;
 
 const USAGE = `Usage: node dist/benchmarks/setups.js [--model DIR] [--quick] [--write] [--blackhole-messages N]
 
@@ -248,19 +239,6 @@ async function openBreaker(client: DnsClient): Promise<void> {
     }
     await client.lookup(`breaker-probe-${probe}.example.net`, 'TXT');
   }
-}
-
-/** Inserts `section` below the runs marker of RESULTS.md, creating the file when it is missing. */
-function writeResults(section: string): void {
-  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : RESULTS_HEADER;
-  const withMarker = current.includes(RUNS_MARKER) ? current : `${current.trimEnd()}\n\n${RUNS_MARKER}\n`;
-  const at = withMarker.indexOf(RUNS_MARKER) + RUNS_MARKER.length;
-  const rest = withMarker.slice(at).replace(/^\n+/, '');
-  const updated = `${withMarker.slice(0, at)}\n\n${section}${rest ? `\n${rest}` : ''}`;
-  // Written next to the target and renamed, so an interrupted run leaves the old file intact.
-  const temporary = `${RESULTS_FILE}.tmp`;
-  writeFileSync(temporary, updated);
-  renameSync(temporary, RESULTS_FILE);
 }
 
 /** Cleanup steps, run in reverse order of registration, each once, whatever the others do. */
