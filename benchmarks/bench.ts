@@ -9,9 +9,8 @@
  * the top of benchmarks/RESULTS.md.
  * See benchmarks/README.md for how to read the figures.
  */
-import { RESULTS_FILE, writeResults } from './results-file.js';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import { defaultModelDir } from '../src/model/index.js';
 import { DEFAULT_PARSE_LIMITS } from '../src/parse/index.js';
 import { createScorer, type Scorer } from '../src/pipeline/scorer.js';
 import { loadSpamAssassin, type CorpusMessage } from '../training/corpus.js';
+import { RESULTS_FILE, writeResults } from './results-file.js';
 
 /** Messages used with --quick, picked evenly across the corpus so ham and spam both appear. */
 const QUICK_MESSAGES = 1000;

@@ -9,11 +9,8 @@
  * Prints a Markdown section on stdout and, with --write, adds it at the top
  * of benchmarks/RESULTS.md. See benchmarks/README.md for the setups.
  */
-import { RESULTS_FILE, writeResults } from './results-file.js';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AUTH_DEADLINE_MS } from '../src/auth/defaults.js';
 import { createDnsClient, type DnsClient } from '../src/auth/dns/index.js';
@@ -26,6 +23,7 @@ import { loadSpamAssassin, type CorpusMessage } from '../training/corpus.js';
 import { startLocalDns } from './local-dns.js';
 import { startLocalRedis } from './local-redis.js';
 import { formatSection, type Measurement, type RunReport } from './setups-report.js';
+import { RESULTS_FILE, writeResults } from './results-file.js';
 
 /** Messages used with --quick, picked evenly across the corpus so ham and spam both appear. */
 const QUICK_MESSAGES = 1000;
@@ -49,7 +47,6 @@ const TRUSTED_RESULTS_HEADER =
   `Authentication-Results: ${TRUSTED_AUTHSERV_ID}; spf=pass smtp.mailfrom=sender@example.net; ` +
   'dkim=pass header.d=example.net; dmarc=pass header.from=example.net';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const USAGE = `Usage: node dist/benchmarks/setups.js [--model DIR] [--quick] [--write] [--blackhole-messages N]
 

@@ -3,10 +3,10 @@ import { readAddressHeader } from './fast-address.js';
 import { decodeCharset, decodeFlowedBytes, decodeTransfer } from './fast-decode.js';
 import { convertHtmlToText, exceedsNestingDepth } from './fast-html-text.js';
 import { splitEntities, type Entity, type HeaderLine } from './fast-mime.js';
-import { angleAddress, firstValue, parseDate, rebuildHeaderBlock, scanHeaders, separateUpstreamHeaders, stripSubjectTag } from './headers.js';
+import { angleAddress, firstValue, parseDate, separateUpstreamHeaders, stripSubjectTag } from './headers.js';
 import { extractHtmlLinks, extractTextLinks, htmlToPlainText, scanHtml } from './html.js';
 import { LIMIT_SYMBOLS, type ParseLimits } from './limits.js';
-import { splitHeaderBlock, walkMime } from './mime.js';
+import { prepareMessage } from './prepare.js';
 import { sniffContentType } from './sniff.js';
 import type { Address, Attachment, Link, ParsedMessage } from './types.js';
 
@@ -154,32 +154,8 @@ function collectLinks(html: string, plain: string, max: number): Link[] {
 }
 
 function parse(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): ParsedMessage | null {
-  const limitsHit = new Set<string>();
-  const warnings: string[] = [];
-  if (size > bytes.length) limitsHit.add(LIMIT_SYMBOLS.maxMessageBytes);
-
-  // The steps up to the walk are those of parseBytes, so both read the same text.
-  let text = bytes.toString('latin1');
-  const { header: headerBlock, bodyStart } = splitHeaderBlock(text);
-  const headerScan = scanHeaders(headerBlock, limits);
-  if (headerScan.fields.length === 0 && headerBlock.trim() !== '') {
-    warnings.push('message has no header fields; all of it was read as the body');
-    text = `\r\n${text}`;
-  } else {
-    if (headerScan.countLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxHeaders);
-    if (headerScan.lengthLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxHeaderLength);
-    if (headerScan.rebuild) text = `${rebuildHeaderBlock(headerScan.fields)}\r\n\r\n${text.slice(bodyStart)}`;
-  }
-
-  const walk = walkMime(text, { maxParts: limits.maxParts, maxDepth: limits.maxDepth, maxHeaderLines: limits.maxHeaders });
-  if (walk.partsLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxParts);
-  if (walk.depthLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxDepth);
-  if (walk.headerLinesLimitHit) {
-    limitsHit.add(LIMIT_SYMBOLS.maxHeaders);
-    warnings.push(`a MIME part has more than ${limits.maxHeaders} header lines (maxHeaders); the message was cut before that part`);
-  }
-  if (walk.brokenMultiparts > 0) warnings.push(`multipart entity without a usable boundary (${walk.brokenMultiparts})`);
-  if (walk.cutAt !== -1) text = text.slice(0, walk.cutAt);
+  const { text: preparedText, headerScan, walk, limitsHit, warnings } = prepareMessage(bytes, size, limits);
+  let text = preparedText;
 
   const entities = splitEntities(text, {
     maxNodes: limits.maxParts + 1,

@@ -29,7 +29,6 @@ export interface HtmlVisitor {
 /** Elements whose content is not markup and is never shown as text, with the pattern of their end tag. */
 const RAW_TEXT_END_TAGS = new Map(['script', 'style', 'title'].map((name) => [name, new RegExp(`</${name}[\\s/>]`, 'gi')]));
 
-const GREATER_THAN = 0x3e;
 const SLASH = 0x2f;
 const EXCLAMATION = 0x21;
 const QUESTION = 0x3f;

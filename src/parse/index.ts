@@ -1,11 +1,12 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { describeError, ParseError } from '../errors.js';
 import { parseFast } from './fast.js';
-import { angleAddress, firstValue, parseDate, rebuildHeaderBlock, scanHeaders, separateUpstreamHeaders, stripSubjectTag, toAddresses } from './headers.js';
+import { prepareMessage } from './prepare.js';
+import { angleAddress, firstValue, parseDate, separateUpstreamHeaders, stripSubjectTag, toAddresses } from './headers.js';
 import { extractHtmlLinks, extractTextLinks, hostOf, htmlToPlainText, scanHtml } from './html.js';
 import { readRaw, type RawMessage } from './input.js';
 import { DEFAULT_PARSE_LIMITS, LIMIT_SYMBOLS, resolveParseLimits, type ParseLimits } from './limits.js';
-import { splitHeaderBlock, walkMime } from './mime.js';
+import { splitHeaderBlock } from './mime.js';
 import { sniffContentType } from './sniff.js';
 import type { Link, ParsedMessage } from './types.js';
 
@@ -140,33 +141,8 @@ export async function parseBytes(bytes: Buffer, size: number, limits: Readonly<P
 
 /** Parses with mailparser: the reference path that the fast path is tested against. */
 export async function parseWithMailparser(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): Promise<ParsedMessage> {
-  const limitsHit = new Set<string>();
-  const warnings: string[] = [];
-  if (size > bytes.length) limitsHit.add(LIMIT_SYMBOLS.maxMessageBytes);
-
-  // latin1 maps each byte to one character, so offsets in the string are byte offsets.
-  let text = bytes.toString('latin1');
-  const { header: headerBlock, bodyStart } = splitHeaderBlock(text);
-  const headerScan = scanHeaders(headerBlock, limits);
-  if (headerScan.fields.length === 0 && headerBlock.trim() !== '') {
-    // Text without a single header field is a body without headers, not a header block.
-    warnings.push('message has no header fields; all of it was read as the body');
-    text = `\r\n${text}`;
-  } else {
-    if (headerScan.countLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxHeaders);
-    if (headerScan.lengthLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxHeaderLength);
-    if (headerScan.rebuild) text = `${rebuildHeaderBlock(headerScan.fields)}\r\n\r\n${text.slice(bodyStart)}`;
-  }
-
-  const walk = walkMime(text, { maxParts: limits.maxParts, maxDepth: limits.maxDepth, maxHeaderLines: limits.maxHeaders });
-  if (walk.partsLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxParts);
-  if (walk.depthLimitHit) limitsHit.add(LIMIT_SYMBOLS.maxDepth);
-  if (walk.headerLinesLimitHit) {
-    limitsHit.add(LIMIT_SYMBOLS.maxHeaders);
-    warnings.push(`a MIME part has more than ${limits.maxHeaders} header lines (maxHeaders); the message was cut before that part`);
-  }
-  if (walk.brokenMultiparts > 0) warnings.push(`multipart entity without a usable boundary (${walk.brokenMultiparts})`);
-  if (walk.cutAt !== -1) text = text.slice(0, walk.cutAt);
+  const { text: preparedText, headerScan, walk, limitsHit, warnings } = prepareMessage(bytes, size, limits);
+  let text = preparedText;
 
   const mail = await parseWithFallback(text, limits, limitsHit, warnings);
 

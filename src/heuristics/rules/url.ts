@@ -34,10 +34,6 @@ const COMMON_TLDS = new Set(['biz', 'ca', 'co', 'com', 'de', 'edu', 'eu', 'fr', 
 /** Anchor text longer than this is a sentence, not a shown address. */
 const MAX_ANCHOR_TEXT = 300;
 
-function bareHost(host: string): string {
-  return host.startsWith('www.') ? host.slice(4) : host;
-}
-
 /** Returns the host that the anchor text shows, or an empty string when the text is not a URL or domain. */
 function displayedHost(link: Link): string {
   if (!link.fromHtml || link.text.length > MAX_ANCHOR_TEXT) return '';
