@@ -32,6 +32,10 @@ function decodeHeaderValue(raw: string): string {
 /**
  * Reads the top-level header block into fields. Fields past `maxHeaders` are
  * dropped; names and unfolded values longer than `maxHeaderLength` are cut.
+ *
+ * NOTE: raw 8-bit header text (UTF-8 without RFC 2047 encoding) is read as
+ * latin1, so `Subject: Café` comes out as `CafÃ©`. Decoding it as UTF-8
+ * changes features, so it waits for the next retrain of the shipped model.
  */
 export function scanHeaders(block: string, limits: Readonly<ParseLimits>): HeaderScan {
   const scan: HeaderScan = { fields: [], countLimitHit: false, lengthLimitHit: false, rebuild: false };
