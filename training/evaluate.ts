@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { defaultModelDir } from '../src/model/index.js';
 import { createScorer } from '../src/pipeline/scorer.js';
@@ -43,6 +43,7 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
     process.stderr.write('No --corpus folder given: evaluating on the SpamAssassin test split only. Pass --corpus DIR to add modern sets.\n');
   }
   const modelDir = resolve(options.model);
+  const shownModelDir = relative(process.cwd(), modelDir) || '.';
   const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { thresholds: { spam: number }; version: string };
   const threshold = manifest.thresholds.spam;
   const messages = sets.flatMap((set) => set.messages);
@@ -76,7 +77,7 @@ Command: \`${command}\`
 Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores
 Date: ${new Date().toISOString()}
 
-Every set is replayed through a fresh \`createScorer\` with the model in \`${options.model}\`, in arrival order (the topmost Received timestamp), each message with its arrival time, so the behaviour store builds up history as it would have at a gateway. Only the test split (first hex digit of the md5 c, d, e or f) counts in the metrics. The default spam threshold is ${threshold}. Recall at FPR ≤ x is the share of spam caught at the lowest threshold that flags at most x of the ham.
+Every set is replayed through a fresh \`createScorer\` with the model in \`${shownModelDir}\`, in arrival order (the topmost Received timestamp), each message with its arrival time, so the behaviour store builds up history as it would have at a gateway. Only the test split (first hex digit of the md5 c, d, e or f) counts in the metrics. The default spam threshold is ${threshold}. Recall at FPR ≤ x is the share of spam caught at the lowest threshold that flags at most x of the ham.
 
 ## Authentication known
 
@@ -113,9 +114,9 @@ const program = new Command()
   .description('Evaluate a model on the test split of the SpamAssassin corpus and of modern corpus folders.')
   .option('--model <dir>', 'model folder to evaluate', defaultModelDir())
   .option('--corpus <dir>', 'modern corpus folder holding <set>/ham/*.eml and <set>/spam/*.eml (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-  .option('--report <dir>', 'folder for evaluation.md and roc.svg (default: the model folder)')
-  .action(async (options: { model: string; corpus: string[]; report?: string }) => {
-    await evaluate({ model: options.model, corpus: options.corpus, report: options.report ?? options.model });
+  .option('--report <dir>', 'folder for evaluation.md and roc.svg; the shipped model keeps its own in models/default', 'reports/evaluation')
+  .action(async (options: { model: string; corpus: string[]; report: string }) => {
+    await evaluate({ model: options.model, corpus: options.corpus, report: options.report });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

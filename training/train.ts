@@ -155,6 +155,9 @@ function describeSets(sets: readonly CorpusSet[]): TrainingSetRecord[] {
 async function train(args: TrainArguments): Promise<void> {
   const sets: CorpusSet[] = [loadSpamAssassin()];
   for (const folder of args.corpus) sets.push(...loadCorpusFolder(resolve(folder)));
+  if (args.corpus.length === 0) {
+    process.stderr.write('No --corpus folder given: training on the SpamAssassin corpus alone. Pass --corpus DIR to add modern sets.\n');
+  }
   for (const set of sets) process.stderr.write(`corpus ${set.name}: ${set.messages.length} messages (${set.licence})\n`);
 
   const all = sets.flatMap((set) => set.messages);
@@ -222,7 +225,8 @@ async function train(args: TrainArguments): Promise<void> {
   }
   const calibrated: Scored[] = validation.map((row) => ({ score: row.logit + ruleWeight * row.rules, spam: row.spam }));
   const spamThreshold = Math.max(0, thresholdForFpr(calibrated, 0.002));
-  const suspectThreshold = Math.min(spamThreshold, Math.max(-2, thresholdForFpr(calibrated, 0.02)));
+  // Tagging as suspect starts where spam is at least as likely as ham, or later where 1% of the held-back ham allows.
+  const suspectThreshold = Math.min(spamThreshold, Math.max(0, thresholdForFpr(calibrated, 0.01)));
   const thresholds = { suspect: round(suspectThreshold), spam: round(spamThreshold), reject: round(spamThreshold + 6) };
 
   const out = resolve(args.out);
@@ -282,7 +286,7 @@ const program = new Command()
   .option('--seed <n>', 'random seed for initialisation and shuffling', integer('--seed'), 1337)
   .option('--epochs <n>', 'training epochs', integer('--epochs'), 80)
   .option('--hidden <n>', 'hidden units', integer('--hidden'), 32)
-  .option('--model-version <version>', 'version recorded in the manifest', `${new Date().toISOString().slice(0, 10)}`)
+  .option('--model-version <version>', 'version recorded in the manifest (default: the date as YYYY.MM.DD)', new Date().toISOString().slice(0, 10).replaceAll('-', '.'))
   .action(async (options: { corpus: string[]; out: string; seed: number; epochs: number; hidden: number; modelVersion: string }) => {
     await train({ ...options, version: options.modelVersion });
   });

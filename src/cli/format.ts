@@ -27,7 +27,7 @@ export interface OutputRecord {
   probability: number | null;
   verdict: VerdictName | null;
   action: Action | null;
-  symbols: { name: string; score: number }[];
+  symbols: { name: string; score: number; description: string }[];
   degraded: string[];
   /** SPF, DKIM, DMARC and ARC results with their reasons, and where they came from. */
   auth: ScoreResult['auth'] | null;
@@ -62,7 +62,7 @@ export function resultRecord(source: string, result: ScoreResult, extraDegraded:
     probability: round3(result.probability),
     verdict: result.verdict,
     action: result.action,
-    symbols: result.symbols.map((symbol) => ({ name: symbol.name, score: round3(symbol.score) })),
+    symbols: result.symbols.map((symbol) => ({ name: symbol.name, score: round3(symbol.score), description: symbol.description })),
     degraded: [...result.degraded, ...extraDegraded],
     auth: {
       spf: copyMechanism(result.auth.spf),

@@ -156,10 +156,10 @@ export function parseMailFromOnce(value: string, previous: string | undefined): 
   return address;
 }
 
-/** Parses the behaviour store: `memory` or a `redis://` / `rediss://` URL, once. The scorer checks the URL in full. */
+/** Parses the behaviour store: `none`, `memory` or a `redis://` / `rediss://` URL, once. The scorer checks the URL in full. */
 export function parseStoreOnce(value: string, previous: string | undefined): string {
   rejectRepeat(previous);
   const trimmed = value.trim();
-  if (trimmed === 'memory' || /^rediss?:\/\/[^\s]+$/.test(trimmed)) return trimmed;
-  throw new InvalidArgumentError('Expected "memory" or a Redis URL such as redis://127.0.0.1:6379/0.');
+  if (trimmed === 'none' || trimmed === 'memory' || /^rediss?:\/\/[^\s]+$/.test(trimmed)) return trimmed;
+  throw new InvalidArgumentError('Expected "none", "memory" or a Redis URL such as redis://127.0.0.1:6379/0.');
 }

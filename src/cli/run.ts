@@ -151,7 +151,8 @@ function scorerOptions(flags: ScanFlags): ScorerOptions {
   if (flags.trustAuthservId !== undefined) auth.trustAuthservIds = flags.trustAuthservId;
   if (flags.trustedHost !== undefined) auth.trustedHosts = flags.trustedHost;
   if (Object.keys(auth).length > 0) options.auth = auth;
-  if (flags.store !== undefined) options.store = flags.store;
+  // Scanned messages are not arriving now, so by default they neither read nor write sender history.
+  options.store = flags.store === undefined || flags.store === 'none' ? null : flags.store;
   if (flags.storeTimeout !== undefined) options.storeTimeoutMs = flags.storeTimeout;
   return options;
 }
@@ -181,7 +182,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .option('--threshold-spam <n>', thresholdHelp('spam (quarantined)', HEURISTICS_ONLY_THRESHOLDS.spam), parseFiniteNumberOnce)
     .option('--threshold-reject <n>', thresholdHelp('rejected', HEURISTICS_ONLY_THRESHOLDS.reject), parseFiniteNumberOnce)
     .option('--disable-rule <symbol>', 'turn off a heuristic rule; repeat for more rules', collectRuleSymbol)
-    .option('--rule-score <symbol=n>', 'replace the score of a heuristic rule; repeat for more rules', collectRuleScore)
+    .option('--rule-score <symbol=n>', "replace the points of a heuristic rule; the model's rule weight (0.5 for the shipped model) scales them in the score; repeat for more rules", collectRuleScore)
     .option('--max-message-bytes <n>', `bytes read per message; the rest is dropped and noted in degraded (default: ${DEFAULT_PARSE_LIMITS.maxMessageBytes})`, parseByteCountOnce)
     .option('--resolver <host:port>', 'DNS resolver for the SPF, DKIM, DMARC and ARC checks: an IP address with an optional port (default port 53); repeat for failover (default: none, so no DNS query is made)', collectResolver)
     .option('--auth-deadline <ms>', `milliseconds the authentication checks may take per message (default: ${DEFAULT_AUTH_DEADLINE_MS})`, parseMillisecondsOnce)
@@ -191,7 +192,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .option('--client-ip <ip>', 'IP address of the SMTP client that sent the message; one message only', parseClientIpOnce)
     .option('--helo <name>', 'name the SMTP client gave in HELO or EHLO; one message only', parseHeloOnce)
     .option('--mail-from <address>', "SMTP MAIL FROM address, or '' for the null sender of a bounce; one message only", parseMailFromOnce)
-    .option('--store <spec>', 'sender-behaviour store: "memory" (this process only) or redis://HOST:PORT/DB to share history between gateways (default: memory)', parseStoreOnce)
+    .option('--store <spec>', 'sender-behaviour store: "none", "memory" (this scan only) or redis://HOST:PORT/DB to read and add to the history a gateway keeps; a scan scores stored mail, so the default is none, and every message is scored on its own', parseStoreOnce)
     .option('--store-timeout <ms>', 'milliseconds a behaviour-store call may take before scoring goes on from memory (default: 50)', parseMillisecondsOnce)
     .option('-v, --verbose', 'print the model in use, scoring errors, a summary and the elapsed time on stderr')
     .addHelpText('after', SCAN_HELP)

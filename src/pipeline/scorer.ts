@@ -199,7 +199,13 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
     return {
       messageId: message.messageId.replace(/^<|>$/g, ''),
       ...combined,
-      degraded: [...modelDegradation, ...limitDegradations(message.limitsHit), ...auth.degraded, ...behaviour.degraded],
+      degraded: [
+        ...modelDegradation,
+        ...limitDegradations(message.limitsHit),
+        ...message.warnings.map((warning) => `parse: ${warning}`),
+        ...auth.degraded,
+        ...behaviour.degraded,
+      ],
       auth: { spf: auth.spf, dkim: auth.dkim, dmarc: auth.dmarc, arc: auth.arc, source: auth.source },
       modelProbability: prediction ? prediction.probability : null,
       modelVersion: model ? model.manifest.version : null,

@@ -162,6 +162,26 @@ describe('scan auth options', () => {
   });
 });
 
+describe('scan store option', () => {
+  it.each([
+    ['default', [], null],
+    ['none', ['--store', 'none'], null],
+    ['memory', ['--store', 'memory'], 'memory'],
+    ['redis', ['--store', 'redis://127.0.0.1:6390/0'], 'redis://127.0.0.1:6390/0'],
+  ] as const)('passes %s to the scorer', async (_label, flags, expected) => {
+    const recording = newRecording();
+    const result = await run(['scan', ...flags, HAM], { createScorer: recordingScorer(recording) });
+    expect(result.code).toBe(0);
+    expect(recording.options[0]?.store).toBe(expected);
+  });
+
+  it('rejects an unknown store', async () => {
+    const result = await run(['scan', '--store', 'disk', HAM], { createScorer: recordingScorer(newRecording()) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/Expected "none", "memory" or a Redis URL/);
+  });
+});
+
 describe('scan envelope', () => {
   it('passes the envelope to the scorer', async () => {
     const recording = newRecording();

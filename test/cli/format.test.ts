@@ -55,7 +55,7 @@ describe('resultRecord', () => {
     const record = resultRecord('a.eml', RESULT);
     expect(Object.is(record.score, 0)).toBe(true);
     expect(record.probability).toBe(0.5);
-    expect(record.symbols[0]).toEqual({ name: 'RULE_A', score: 2 });
+    expect(record.symbols[0]).toEqual({ name: 'RULE_A', score: 2, description: 'a' });
   });
 
   it('appends extra degraded entries', () => {

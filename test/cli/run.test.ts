@@ -169,14 +169,14 @@ describe('runCli scan formats', () => {
     expect(ham?.messageId).toBe('20250106100000.1234@example.com');
     expect(ham?.error).toBeNull();
     expect(spam?.verdict).toBe('spam');
-    expect(spam?.symbols).toContainEqual({ name: 'ATTACHMENT_RISKY_EXT', score: 2.5 });
+    expect(spam?.symbols).toContainEqual(expect.objectContaining({ name: 'ATTACHMENT_RISKY_EXT', score: 2.5 }));
   });
 
   it('rounds numbers to 3 decimals', async () => {
     const result = await run(['scan', '--format', 'jsonl', HAM], { createScorer: fakeScorer() });
     const [record] = jsonLines(result.stdout);
     expect(record?.score).toBe(1.235);
-    expect(record?.symbols).toEqual([{ name: 'FAKE_RULE', score: 1.235 }]);
+    expect(record?.symbols).toEqual([{ name: 'FAKE_RULE', score: 1.235, description: 'test' }]);
   });
 
   it('writes quoted CSV', async () => {
@@ -287,7 +287,7 @@ describe('runCli scan inputs', () => {
     const [record] = jsonLines(result.stdout);
     const symbols = record?.symbols as { name: string; score: number }[];
     expect(symbols.map((symbol) => symbol.name)).not.toContain('BULK_MAILER');
-    expect(symbols).toContainEqual({ name: 'ATTACHMENT_RISKY_EXT', score: -7 });
+    expect(symbols).toContainEqual(expect.objectContaining({ name: 'ATTACHMENT_RISKY_EXT', score: -7 }));
   });
 
   it('applies thresholds', async () => {

@@ -1,12 +1,21 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { defaultModelDir } from '../../src/model/index.js';
+
+const copies: string[] = [];
+
+// Registered in the test file that imports this helper, so its copies go when its tests end.
+afterAll(() => {
+  for (const dir of copies.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Copies the shipped model into a fresh temporary folder, for tests that damage it. */
 export function copyShippedModel(): string {
   const dir = mkdtempSync(join(tmpdir(), 'spamward-model-'));
   cpSync(defaultModelDir(), dir, { recursive: true });
+  copies.push(dir);
   return dir;
 }
 
