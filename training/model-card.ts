@@ -49,6 +49,7 @@ Sets that hold one class only have no AUC; their FPR or FNR is what they measure
 
 - The ham in the modern sets is mailing-list traffic, newsletters and a small set of personal mail; the SpamAssassin ham is from 2002. Personal and business mail of today is under-represented, so measure false positives on your own mail before rejecting on this model's verdict.
 - The modern spam comes from two sources. The model has seen little spam in languages other than English, and ham that is almost all English.
+- The MODEL_* symbols are gradient-times-input attributions at this message's point: for an input that is rare in training, such as a known SPF result, they can be large in either direction, so MODEL_AUTH_SPF_PASS may push a message towards spam. They explain this message's score, not a general rule.
 - Authentication inputs come from the Authentication-Results headers that the receiving systems wrote into the modern sets, and half of the training rows had them all masked to unknown, and each of the rest had every mechanism masked with a 15% chance (auth dropout). The SpamAssassin mail of 2002 has no such headers, so its authentication is always unknown.
 
 ## What the data's licences mean for you
