@@ -25,8 +25,8 @@ const MAX_SET_WEIGHT = 600;
 /**
  * A token is masked as a source marker when it is in at least this share of
  * one set's messages but in under SOURCE_MARKER_ELSEWHERE of the other
- * messages with the same label: list names, footers and rewritten recipient
- * addresses, which tell the source rather than spam from ham.
+ * messages with the same label. Such tokens are list names, footers and
+ * rewritten recipient addresses, which identify the source, not spam or ham.
  */
 const SOURCE_MARKER_IN_SET = 0.4;
 const SOURCE_MARKER_ELSEWHERE = 0.05;

@@ -12,9 +12,11 @@ export { parseAuthenticationResults, topmostAuthenticationResults, trustedAuthen
  * The authentication stage: SPF, DKIM, DMARC and ARC for one message, from
  * trusted Authentication-Results headers when the gateway's MTA already
  * checked, otherwise from mailauth over our own DNS client, always within
- * one per-message deadline. It never throws and never reports a DNS failure
- * as `fail`: a lookup that timed out, failed or was skipped by the circuit
- * breaker turns the result into `timeout`, `temperror` or `skipped`.
+ * one per-message deadline. It never throws (a catch-all in `authenticate`
+ * turns any error into `unknown`) and never reports a DNS failure as `fail`
+ * (test/auth/authenticator.test.ts checks each kind): a lookup that timed
+ * out, failed or was skipped by the circuit breaker turns the result into
+ * `timeout`, `temperror` or `skipped`.
  */
 
 import { DEFAULT_AUTH_DEADLINE_MS } from './defaults.js';
@@ -32,7 +34,7 @@ export interface AuthOptions {
   useSystemResolvers?: boolean;
   /** Milliseconds the whole stage may take per message. Default 800. */
   deadlineMs?: number;
-  /** Milliseconds one resolver gets to answer one query. Default 300 (the DNS client's default). */
+  /** Milliseconds one resolver may take for one query. Default 300 (the DNS client's default). */
   queryTimeoutMs?: number;
   /** authserv-ids of the gateway's own MTAs whose Authentication-Results are trusted. Default none. */
   trustAuthservIds?: string[];
@@ -45,9 +47,9 @@ export interface AuthOptions {
   trustedHosts?: string[];
   /**
    * Trust the topmost Authentication-Results header whatever its authserv-id
-   * or position. Only for replaying archived mail whose receiving system
-   * wrote that header, as training and evaluation do; on a live gateway it
-   * would let senders forge their own results. Default false.
+   * or position. It is only for replaying archived mail whose receiving
+   * system wrote that header, as training and evaluation do. On a live
+   * gateway it would let senders forge their own results. Default false.
    */
   trustTopmostHeader?: boolean;
   /** A DNS client to share between scorers; built from the options above when absent. */
@@ -65,9 +67,9 @@ export interface AuthOutcome {
   dkim: MechanismResult;
   dmarc: MechanismResult;
   arc: MechanismResult;
-  /** Where the results came from. */
+  /** Origin of the results: trusted headers, DNS checks, or none. */
   source: 'trusted-header' | 'dns' | 'none';
-  /** What was unknown and why, as `auth: ...` lines for the result's `degraded`. */
+  /** Unknown results and their causes, as `auth: ...` lines for the result's `degraded`. */
   degraded: string[];
 }
 

@@ -55,7 +55,7 @@ function runMailparser(text: string, limits: Readonly<ParseLimits>): Promise<Par
 /**
  * Milliseconds mailparser gets per message. mailparser 3.14.5 never settles
  * when an inline message/rfc822 part's header block runs to the end of the
- * input without an empty line; this bound turns that hang into a warning.
+ * input without an empty line, so this bound turns that hang into a warning.
  */
 const MAILPARSER_TIMEOUT_MS = 10_000;
 
@@ -64,7 +64,7 @@ class MailparserTimeout extends Error {}
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    // Not unref'd: a hung mailparser holds no handle, so this timer is what keeps the process alive to report it.
+    // Not unref'd: a hung mailparser keeps no handle open, so this timer is what keeps the process alive to report it.
     timer = setTimeout(() => reject(new MailparserTimeout('mailparser timed out')), MAILPARSER_TIMEOUT_MS);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
@@ -133,7 +133,7 @@ export async function parseMessage(raw: RawMessage, limitOverrides: Partial<Pars
  * fast path (parseFast), which gives the same ParsedMessage without
  * mailparser, and falls back to mailparser for the messages parseFast hands
  * back (inline message/rfc822 parts and structures past mailparser's own
- * limits). test/parse/fast-corpus.test.ts holds the two paths together.
+ * limits). test/parse/fast-corpus.test.ts checks that both paths agree.
  */
 export async function parseBytes(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): Promise<ParsedMessage> {
   return parseFast(bytes, size, limits) ?? parseWithMailparser(bytes, size, limits);

@@ -80,7 +80,7 @@ export interface Scorer {
   scoreMany(source: string | string[] | AsyncIterable<MessageInput> | Iterable<MessageInput>): AsyncGenerator<ScoredItem>;
   /** Version of the model in use, or null when scoring with heuristics only. */
   readonly modelVersion: string | null;
-  /** Why the model is not in use, or null. */
+  /** The reason the model is not in use, or null. */
   readonly modelError: string | null;
   /** Counters of the DNS client (queries, timeouts, stale answers, breaker state), or null when DNS checks are off. */
   dnsStats(): DnsStats | null;
