@@ -126,24 +126,6 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
   const heuristics = createHeuristics(options.heuristics);
   const authenticator = createAuthenticator(options.auth);
   const authDeadlineMs = options.auth?.deadlineMs ?? DEFAULT_AUTH_DEADLINE_MS;
-  const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-  const store: BehaviourStore | null = options.store === null
-    ? null
-    : await createBehaviourStore(options.store ?? 'memory', { timeoutMs: storeTimeoutMs, logger });
-  // The verdict of each message is written with the next message's store call, so a message costs one round trip.
-  let pendingVerdicts: { keys: string[]; verdict: 'ham' | 'spam'; now: number }[] = [];
-
-  async function observeBehaviour(keys: string[], now: number, recipients: string[]): Promise<{ stats: Record<string, KeyStats> | null; degraded: string[] }> {
-    if (!store) return { stats: null, degraded: [] };
-    const pending = pendingVerdicts;
-    pendingVerdicts = [];
-    try {
-      const result = await store.observe(keys, { now, recipients, pending });
-      return { stats: result.stats, degraded: result.degraded };
-    } catch (error) {
-      return { stats: null, degraded: [`behaviour-store: ${describeError(error)}`] };
-    }
-  }
   const top = options.topContributions ?? DEFAULT_TOP_CONTRIBUTIONS;
   if (!Number.isInteger(top) || top < 0) throw new OptionsError(`topContributions must be a non-negative integer, got ${JSON.stringify(top)}.`, { input: 'topContributions' });
 
@@ -162,6 +144,27 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
   const thresholds = resolveThresholds(model, options.thresholds);
   const ruleWeight = model ? model.manifest.ruleWeight : 1;
   const modelDegradation = modelError === null ? [] : [`model: unavailable, heuristics only (${modelError})`];
+
+  // Opened last, so an invalid option above cannot leave a Redis connection behind.
+  const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  const store: BehaviourStore | null = options.store === null
+    ? null
+    : createBehaviourStore(options.store ?? 'memory', { timeoutMs: storeTimeoutMs, logger });
+
+  // The verdict of each message is written with the next message's store call, so a message costs one round trip.
+  let pendingVerdicts: { keys: string[]; verdict: 'ham' | 'spam'; now: number }[] = [];
+
+  async function observeBehaviour(keys: string[], now: number, recipients: string[]): Promise<{ stats: Record<string, KeyStats> | null; degraded: string[] }> {
+    if (!store) return { stats: null, degraded: [] };
+    const pending = pendingVerdicts;
+    pendingVerdicts = [];
+    try {
+      const result = await store.observe(keys, { now, recipients, pending });
+      return { stats: result.stats, degraded: result.degraded };
+    } catch (error) {
+      return { stats: null, degraded: [`behaviour-store: ${describeError(error)}`] };
+    }
+  }
 
   async function score(raw: RawMessage, envelope?: Envelope): Promise<ScoreResult> {
     const started = performance.now();

@@ -42,6 +42,6 @@ export interface ScoreResult {
   auth: { spf: AuthMechanismResult; dkim: AuthMechanismResult; dmarc: AuthMechanismResult; arc: AuthMechanismResult; source: 'trusted-header' | 'dns' | 'none' };
   /** Model version used, or null. */
   modelVersion: string | null;
-  /** Milliseconds spent per stage. */
+  /** Milliseconds spent per stage; `auth` covers the authentication stage and the behaviour store, which run together. */
   timings: { parse: number; auth: number; features: number; model: number; heuristics: number; total: number };
 }
