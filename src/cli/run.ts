@@ -106,6 +106,40 @@ interface ScanFlags {
   storeTimeout?: number;
 }
 
+interface RescanFlags extends Pick<ScanFlags, 'model' | 'thresholdSuspect' | 'thresholdSpam' | 'thresholdReject' | 'maxMessageBytes'> {
+  report: string;
+  releaseBelow?: number;
+  releaseTo?: string;
+  yes?: boolean;
+}
+
+const RESCAN_HELP = `
+Report:
+  One JSON object per message: source, messageId, sha256 (of the bytes as
+  read), verdict, score, symbols [{name, score}] (the 5 largest), degraded,
+  error. Each row is fsynced as it is written. A rerun with the same --report
+  skips the messages whose sha256 and source already have a row, so a run
+  that was stopped or killed can be resumed.
+
+Release:
+  With --release-below and --release-to, every message scoring below the
+  value is copied to the folder as <sha256>.eml: written to a temporary file,
+  fsynced and renamed. Files already there are not written again, and the
+  inputs are never modified. Without --yes the messages are only listed.
+
+Exit status:
+  0    every message was scored, and released when it qualified
+  1    a message could not be read, scored or released (each is reported on
+       stderr and in its report row), or the report or model could not be
+       read
+  2    invalid command line or option value
+  130  interrupted (Ctrl-C); rerun with the same --report to resume
+
+Examples:
+  spamward rescan /var/quarantine --report rescan.jsonl
+  spamward rescan /var/quarantine --report rescan.jsonl \\
+    --release-below 2 --release-to /var/released --yes`;
+
 /** Reads the version from the package.json above this file, from src/cli and from dist/src/cli alike. */
 function packageVersion(): string {
   let folder = path.dirname(fileURLToPath(import.meta.url));
@@ -213,6 +247,46 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
           maxMessageBytes: flags.maxMessageBytes,
           verbose: flags.verbose === true,
           ...(envelope === undefined ? {} : { envelope }),
+        },
+        io,
+      );
+      setExitCode(code);
+    });
+
+  program
+    .command('rescan')
+    .description('Re-score stored messages into a resumable JSONL report and release the ones that now score below a threshold.')
+    .argument('<paths...>', 'files, folders, mbox files, Maildirs or "-" for stdin')
+    .requiredOption('--report <file>', 'JSONL report, one row per message; a rerun with the same file skips the messages already in it', parsePathOnce)
+    .option('--release-below <score>', 'release the messages whose score is below this value; needs --release-to', parseFiniteNumberOnce)
+    .option('--release-to <dir>', 'folder the released messages are copied to as <sha256>.eml; created when missing', parsePathOnce)
+    .option('--yes', 'copy the messages; without it the release is a dry run that lists them')
+    .option('--model <dir>', 'model folder; the rescan fails when it cannot be loaded (default: the model shipped with spamward)', parsePathOnce)
+    .option('--no-model', 'score with heuristics only')
+    .option('--threshold-suspect <n>', thresholdHelp('suspect (tagged)', HEURISTICS_ONLY_THRESHOLDS.suspect), parseFiniteNumberOnce)
+    .option('--threshold-spam <n>', thresholdHelp('spam (quarantined)', HEURISTICS_ONLY_THRESHOLDS.spam), parseFiniteNumberOnce)
+    .option('--threshold-reject <n>', thresholdHelp('rejected', HEURISTICS_ONLY_THRESHOLDS.reject), parseFiniteNumberOnce)
+    .option('--max-message-bytes <n>', `bytes read per message; a longer message is scored on its start and never released (default: ${DEFAULT_PARSE_LIMITS.maxMessageBytes})`, parseByteCountOnce)
+    .addHelpText('after', RESCAN_HELP)
+    .showHelpAfterError('Run "spamward help rescan" for the options.')
+    .action(async (paths: string[], flags: RescanFlags, command: Command) => {
+      if ((flags.releaseBelow === undefined) !== (flags.releaseTo === undefined)) {
+        command.error('error: --release-below and --release-to must be given together.', { exitCode: EXIT_USAGE, code: 'spamward.releaseOptions' });
+      }
+      if (flags.yes === true && flags.releaseBelow === undefined) {
+        command.error('error: --yes needs --release-below and --release-to.', { exitCode: EXIT_USAGE, code: 'spamward.releaseOptions' });
+      }
+      // Loaded here so --version, help and usage errors do not load the model runtime.
+      const { runRescan } = await import('./rescan.js');
+      const code = await runRescan(
+        paths,
+        {
+          report: flags.report,
+          scorer: scorerOptions(flags),
+          maxMessageBytes: flags.maxMessageBytes,
+          ...(flags.releaseBelow === undefined || flags.releaseTo === undefined
+            ? {}
+            : { release: { below: flags.releaseBelow, folder: flags.releaseTo, apply: flags.yes === true } }),
         },
         io,
       );
