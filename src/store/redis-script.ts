@@ -21,22 +21,32 @@ export const REPORT_FIELDS = { ham: 'rham', spam: 'rspam' } as const;
 const PFADD_CHUNK = 500;
 
 const windowTable = WINDOWS.map((window) => `{'${window.field}', ${window.bucketMs}, ${window.buckets}}`).join(', ');
+/** Hash fields the script reads, as a Lua table literal, so the script does not build 47 names on each call. */
+const readFields = ['first', 'vham', 'vspam', 'rspam', 'rham', ...WINDOWS.flatMap((window) => Array.from({ length: window.buckets }, (_, slot) => `${window.field}${slot}`))]
+  .map((field) => `'${field}'`)
+  .join(', ');
 
 /**
  * KEYS[1]: stats hash. KEYS[2]: recipient HyperLogLog.
  * ARGV[1]: now in ms. ARGV[2]: TTL in ms. ARGV[3]: verdict field to
- * increment, or an empty string. ARGV[4..]: recipient digests.
- * Returns the stats before this message: {count1m, count1h, count24h,
- * first-seen ms or -1, distinct recipients, vham, vspam, rspam, rham}.
+ * increment after the read, or an empty string. ARGV[4]: number N of
+ * pending increments. ARGV[5..4+2N]: pending increments as field, amount
+ * pairs, applied before the read. ARGV[5+2N..]: recipient digests.
+ * Returns the stats before this message, pending increments included:
+ * {count1m, count1h, count24h, first-seen ms or -1, distinct recipients,
+ * vham, vspam, rspam, rham}.
  */
 export const OBSERVE_SCRIPT = `
 local now = tonumber(ARGV[1])
-local windows = {${windowTable}}
-local fields = {'first', 'vham', 'vspam', 'rspam', 'rham'}
-for w = 1, #windows do
-  for slot = 0, windows[w][3] - 1 do fields[#fields + 1] = windows[w][1] .. slot end
+local pendingCount = tonumber(ARGV[4])
+for i = 0, pendingCount - 1 do
+  redis.call('HINCRBY', KEYS[1], ARGV[5 + 2 * i], ARGV[6 + 2 * i])
 end
-local values = redis.call('HMGET', KEYS[1], unpack(fields))
+-- The TTL is set here too, so a hash created above keeps one when a later command fails.
+if pendingCount > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local firstDigest = 5 + 2 * pendingCount
+local windows = {${windowTable}}
+local values = redis.call('HMGET', KEYS[1], ${readFields})
 local result = {}
 local updates = {}
 local position = 6
@@ -78,10 +88,25 @@ result[5] = redis.call('PFCOUNT', KEYS[2])
 for i = 2, 5 do result[i + 4] = tonumber(values[i]) or 0 end
 if #updates > 0 then redis.call('HSET', KEYS[1], unpack(updates)) end
 if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[1], ARGV[3], 1) end
-for start = 4, #ARGV, ${PFADD_CHUNK} do
+for start = firstDigest, #ARGV, ${PFADD_CHUNK} do
   redis.call('PFADD', KEYS[2], unpack(ARGV, start, math.min(start + ${PFADD_CHUNK - 1}, #ARGV)))
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return result
+`;
+
+/**
+ * Applies pending increments to a behaviour key that the same call does not
+ * observe, and restarts the TTL of both its Redis keys.
+ * KEYS[1]: stats hash. KEYS[2]: recipient HyperLogLog. ARGV[1]: TTL in ms.
+ * ARGV[2..]: field, amount pairs. Returns 1.
+ */
+export const INCREMENT_SCRIPT = `
+for i = 2, #ARGV - 1, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
 `;

@@ -1,7 +1,7 @@
 /**
  * Behaviour store in Redis, shared by every gateway that points at the same
- * server. Each observe() call, pending writes included, is one pipeline, so
- * one round trip.
+ * server. Each observe() call, pending writes included, is one pipeline of
+ * one script call per behaviour key, so one round trip.
  */
 
 import { createHash } from 'node:crypto';
@@ -18,7 +18,7 @@ import {
   type StoreLimits,
 } from './input.js';
 import { DEFAULT_TTL_MS } from './memory.js';
-import { OBSERVE_SCRIPT, REPORT_FIELDS, VERDICT_FIELDS } from './redis-script.js';
+import { INCREMENT_SCRIPT, OBSERVE_SCRIPT, REPORT_FIELDS, VERDICT_FIELDS } from './redis-script.js';
 import type { BehaviourEvent, BehaviourLabel, BehaviourStore, Clock, KeyStats, ObserveResult, WriteResult } from './types.js';
 
 export const DEFAULT_KEY_PREFIX = 'spamward:';
@@ -32,8 +32,9 @@ export const DEFAULT_RECONNECT_MAX_DELAY_MS = 2000;
  * short because close() waits this long when the client was reconnecting.
  */
 const DISCONNECT_TIMEOUT_MS = 20;
-/** Name of the script command defined on the client. */
+/** Names of the script commands defined on the client. */
 const OBSERVE_COMMAND = 'spamwardObserve';
+const INCREMENT_COMMAND = 'spamwardIncrement';
 const STATS_REPLY_LENGTH = 9;
 /** Statuses of an ioredis client that is connecting and may become ready soon. */
 const CONNECTING_STATUSES = new Set(['wait', 'connecting', 'connect']);
@@ -79,6 +80,36 @@ export function recipientDigest(address: string): string {
   return createHash('sha1').update(address).digest('base64').slice(0, 12);
 }
 
+/**
+ * Sums the counter increments of pending writes by behaviour key, then by
+ * hash field, keeping the order in which keys first appear.
+ */
+function sumIncrements(writes: readonly NormalisedPendingWrite[]): Map<string, Map<string, number>> {
+  const increments = new Map<string, Map<string, number>>();
+  for (const write of writes) {
+    const fields: string[] = [];
+    if (write.verdict !== undefined) fields.push(VERDICT_FIELDS[write.verdict]);
+    if (write.report !== undefined) fields.push(REPORT_FIELDS[write.report]);
+    for (const key of write.keys) {
+      let byField = increments.get(key);
+      if (byField === undefined) {
+        byField = new Map();
+        increments.set(key, byField);
+      }
+      for (const field of fields) byField.set(field, (byField.get(field) ?? 0) + 1);
+    }
+  }
+  return increments;
+}
+
+/** Flattens field increments into the field, amount pairs the scripts take as arguments. */
+function incrementArguments(byField: ReadonlyMap<string, number> | undefined): string[] {
+  const flat: string[] = [];
+  if (byField === undefined) return flat;
+  for (const [field, amount] of byField) flat.push(field, String(amount));
+  return flat;
+}
+
 function toCount(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }
@@ -101,14 +132,15 @@ function parseStats(reply: unknown, nowMs: number): KeyStats | null {
 }
 
 /**
- * Keeps behaviour stats in Redis. Every call is one pipeline. For observe(),
- * the pipeline first holds the commands of its pending writes, which are the
- * HINCRBY and PEXPIRE commands that recordVerdict() and recordReport() send.
- * Then it holds one EVALSHA of `OBSERVE_SCRIPT` per behaviour key (the first
- * call on a connection sends EVAL, which loads the script). Calls reject
- * with a BehaviourStoreError subclass when Redis is down, slow (past
- * `timeoutMs`) or returns an error. Wrap the store in FailoverBehaviourStore
- * to fall back to memory instead.
+ * Keeps behaviour stats in Redis. Every call is one pipeline of script calls
+ * (EVALSHA, or EVAL for the first call of a script on a connection), one per
+ * behaviour key. For observe(), the pipeline first contains one call of
+ * `INCREMENT_SCRIPT` per pending key that the call does not observe, then one
+ * call of `OBSERVE_SCRIPT` per observed key, which applies that key's own
+ * pending increments before it reads. recordVerdict() and recordReport() send
+ * `INCREMENT_SCRIPT` calls. Calls reject with a BehaviourStoreError subclass
+ * when Redis is down, slow (past `timeoutMs`) or returns an error. Wrap the
+ * store in FailoverBehaviourStore to fall back to memory instead.
  *
  * A pipeline is not a transaction. When observe() rejects, Redis may have
  * applied none, some or all of its pending writes: a timed-out pipeline may
@@ -161,6 +193,7 @@ export class RedisBehaviourStore implements BehaviourStore {
       retryStrategy: (attempt: number) => Math.min(attempt * 100, maxDelay),
     });
     this.client.defineCommand(OBSERVE_COMMAND, { numberOfKeys: 2, lua: OBSERVE_SCRIPT });
+    this.client.defineCommand(INCREMENT_COMMAND, { numberOfKeys: 2, lua: INCREMENT_SCRIPT });
     // ioredis reports every failed connection attempt here; the failover store logs the outage once.
     this.client.on('error', (error: unknown) => {
       this.lastError = describeError(error);
@@ -193,14 +226,23 @@ export class RedisBehaviourStore implements BehaviourStore {
 
   async observe(keys: readonly string[], event: BehaviourEvent): Promise<ObserveResult> {
     const call = normaliseEvent(keys, event, this.clock, this.limits);
-    // Pending writes go first, so the observe scripts read a key's own earlier verdicts.
-    const pendingCommands = call.pending.flatMap((write) => this.pendingCommands(write));
+    const increments = sumIncrements(call.pending);
+    const observed = new Set(call.keys);
+    // Pending writes to keys this call does not observe go first, so every
+    // pending write is applied before any observe script reads.
+    const pendingCommands: string[][] = [];
+    for (const [key, byField] of increments) {
+      if (!observed.has(key)) pendingCommands.push(this.incrementCommand(key, byField));
+    }
     if (call.keys.length === 0 && pendingCommands.length === 0) return { stats: {}, degraded: call.degraded };
     const digests = call.recipients.map(recipientDigest);
     const verdictField = call.verdict === undefined ? '' : VERDICT_FIELDS[call.verdict];
+    const now = String(call.nowMs);
+    const ttl = String(this.ttlMs);
     const observeCommands = call.keys.map((key) => {
       const names = this.redisKeys(key);
-      return [OBSERVE_COMMAND, names.stats, names.recipients, String(call.nowMs), String(this.ttlMs), verdictField, ...digests];
+      const own = incrementArguments(increments.get(key));
+      return [OBSERVE_COMMAND, names.stats, names.recipients, now, ttl, verdictField, String(own.length / 2), ...own, ...digests];
     });
     const replies = await this.execute([...pendingCommands, ...observeCommands], 'observe');
     const stats: Record<string, KeyStats> = {};
@@ -258,27 +300,15 @@ export class RedisBehaviourStore implements BehaviourStore {
     if (invalid !== null) return { degraded: [...call.degraded, invalid] };
     if (call.keys.length === 0) return { degraded: call.degraded };
     const field = kind === 'verdict' ? VERDICT_FIELDS[label] : REPORT_FIELDS[label];
-    await this.execute(this.labelCommands(call.keys, [field]), kind === 'verdict' ? 'recordVerdict' : 'recordReport');
+    const commands = call.keys.map((key) => this.incrementCommand(key, new Map([[field, 1]])));
+    await this.execute(commands, kind === 'verdict' ? 'recordVerdict' : 'recordReport');
     return { degraded: call.degraded };
   }
 
-  private pendingCommands(write: NormalisedPendingWrite): string[][] {
-    const fields: string[] = [];
-    if (write.verdict !== undefined) fields.push(VERDICT_FIELDS[write.verdict]);
-    if (write.report !== undefined) fields.push(REPORT_FIELDS[write.report]);
-    return this.labelCommands(write.keys, fields);
-  }
-
-  /** Returns the commands that increment the given hash fields of each key and restart the TTL of both its Redis keys. */
-  private labelCommands(keys: readonly string[], fields: readonly string[]): string[][] {
-    const ttl = String(this.ttlMs);
-    const commands: string[][] = [];
-    for (const key of keys) {
-      const names = this.redisKeys(key);
-      for (const field of fields) commands.push(['hincrby', names.stats, field, '1']);
-      commands.push(['pexpire', names.stats, ttl], ['pexpire', names.recipients, ttl]);
-    }
-    return commands;
+  /** Returns the script call that adds the increments to one key's hash fields and restarts the TTL of both its Redis keys. */
+  private incrementCommand(key: string, byField: ReadonlyMap<string, number>): string[] {
+    const names = this.redisKeys(key);
+    return [INCREMENT_COMMAND, names.stats, names.recipients, String(this.ttlMs), ...incrementArguments(byField)];
   }
 
   /**

@@ -37,6 +37,28 @@ function hashTag(name: string): string {
   return close > open + 1 ? name.slice(open + 1, close) : name;
 }
 
+/** Returns `script` for EVAL and EVALSHA (the first call of a script on a connection is EVAL), else the command name. */
+function commandKind(args: readonly string[]): string {
+  const name = args[0]?.toLowerCase() ?? '';
+  return name === 'eval' || name === 'evalsha' ? 'script' : name;
+}
+
+/** Collects the commands Redis runs while `action` runs, with their source (`lua` for commands run by a script). */
+async function monitorCommands(action: () => Promise<unknown>): Promise<{ args: string[]; source: string }[]> {
+  const monitor = await inspector.duplicate().monitor();
+  const commands: { args: string[]; source: string }[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => commands.push({ args, source }));
+  try {
+    await action();
+    // A marker command shows that MONITOR has delivered everything before it.
+    await inspector.echo('monitor-end');
+    await waitFor(() => commands.some((entry) => entry.args[0]?.toLowerCase() === 'echo'), 2000);
+  } finally {
+    monitor.disconnect();
+  }
+  return commands.filter((entry) => entry.args[0]?.toLowerCase() !== 'echo');
+}
+
 beforeAll(async () => {
   server = await startRedisServer();
   inspector = new Redis({ host: '127.0.0.1', port: server.port });
@@ -173,32 +195,99 @@ describe('RedisBehaviourStore', () => {
   });
 
   it('sends pending writes before the script', async () => {
-    const store = open();
+    const store = open({ ttlMs: 60_000 });
     await store.observe(['k'], { now: T, recipients: [] });
-    const monitor = await inspector.duplicate().monitor();
-    const commands: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
+    const commands = await monitorCommands(() =>
+      store.observe(['k'], {
+        now: T,
+        recipients: [],
+        pending: [
+          { keys: ['k'], verdict: 'spam' },
+          { keys: ['j'], report: 'ham' },
+        ],
+      }),
+    );
+    const sent = commands.filter((entry) => entry.source !== 'lua').map((entry) => entry.args);
+    expect(sent.map((args) => commandKind(args))).toEqual(['script', 'script']);
+    // EVAL(SHA) script numkeys key...: the write to the key that is not observed comes first.
+    expect(sent[0]?.[3]).toBe('spamward:{j}:s');
+    expect(sent[1]?.[3]).toBe('spamward:{k}:s');
+    const names = commands.filter((entry) => entry.source === 'lua').map((entry) => `${entry.args[0]?.toLowerCase()} ${entry.args[1] ?? ''} ${entry.args[2] ?? ''}`);
+    expect(names.slice(0, 4)).toEqual(['hincrby spamward:{j}:s rham', 'pexpire spamward:{j}:s 60000', 'pexpire spamward:{j}:r 60000', 'hincrby spamward:{k}:s vspam']);
+    expect(names[4]).toBe('pexpire spamward:{k}:s 60000');
+    expect(names[5]).toMatch(/^hmget spamward:\{k\}:s/);
+  });
+
+  it('sends one script call per key', async () => {
+    const store = open();
+    const keys = ['sender:a@example.com', 'org:example.com', 'net:192.0.2.0/24'];
+    await store.observe(keys, { now: T, recipients: [] });
+    const commands = await monitorCommands(() =>
+      store.observe(keys, { now: T + 1, recipients: ['x@example.net'], pending: [{ keys, verdict: 'spam', report: 'ham' }] }),
+    );
+    const sent = commands.filter((entry) => entry.source !== 'lua').map((entry) => commandKind(entry.args));
+    expect(sent).toEqual(['script', 'script', 'script']);
+  });
+
+  it('counts pending writes in the same call', async () => {
+    const store = open();
     const pending = [
-      { keys: ['k'], verdict: 'spam' as const },
-      { keys: ['j'], report: 'ham' as const },
+      { keys: ['k', 'j'], verdict: 'spam' as const },
+      { keys: ['k'], verdict: 'spam' as const, report: 'ham' as const },
     ];
-    await store.observe(['k'], { now: T, recipients: [], pending });
-    await waitFor(() => commands.some((args) => args[0]?.toLowerCase().startsWith('eval')), 2000);
-    monitor.disconnect();
-    const names = commands.map((args) => `${args[0]?.toLowerCase()} ${args[1] ?? ''}`);
-    expect(names.slice(0, 6)).toEqual([
-      'hincrby spamward:{k}:s',
-      'pexpire spamward:{k}:s',
-      'pexpire spamward:{k}:r',
-      'hincrby spamward:{j}:s',
-      'pexpire spamward:{j}:s',
-      'pexpire spamward:{j}:r',
+    const { stats } = await store.observe(['k'], { now: T, recipients: [], pending });
+    expect(stats.k).toMatchObject({ count1m: 0, spamVerdicts: 2, hamReports: 1, hamVerdicts: 0, spamReports: 0 });
+    expect(await inspector.hgetall(store.redisKeys('j').stats)).toEqual({ vspam: '1' });
+  });
+
+  it('sums repeated pending writes', async () => {
+    const store = open();
+    const pending = [
+      { keys: ['k'], verdict: 'ham' as const },
+      { keys: ['k'], verdict: 'ham' as const },
+      { keys: ['j'], report: 'spam' as const },
+      { keys: ['j'], report: 'spam' as const },
+    ];
+    const commands = await monitorCommands(() => store.observe(['k'], { now: T, recipients: ['x@example.net'], pending }));
+    const increments = commands.filter((entry) => entry.args[0]?.toLowerCase() === 'hincrby').map((entry) => entry.args.slice(1));
+    expect(increments).toEqual([
+      ['spamward:{j}:s', 'rspam', '2'],
+      ['spamward:{k}:s', 'vham', '2'],
     ]);
-    expect(commands[0]?.[2]).toBe('vspam');
-    expect(commands[3]?.[2]).toBe('rham');
-    // EVALSHA sha numkeys key...: the observe script comes right after the pending writes.
-    expect(commands[6]?.[0]?.toLowerCase()).toBe('evalsha');
-    expect(commands[6]?.[3]).toBe('spamward:{k}:s');
+    const { stats } = await store.observe(['k', 'j'], { now: T, recipients: [] });
+    expect(stats.k).toMatchObject({ count1m: 1, hamVerdicts: 2, distinctRecipients: 1 });
+    expect(stats.j).toMatchObject({ count1m: 0, spamReports: 2 });
+  });
+
+  it('counts the verdict after the read', async () => {
+    const store = open();
+    const first = await store.observe(['k'], { now: T, recipients: [], verdict: 'ham', pending: [{ keys: ['k'], verdict: 'spam' }] });
+    expect(first.stats.k).toMatchObject({ hamVerdicts: 0, spamVerdicts: 1 });
+    const second = await store.observe(['k'], { now: T, recipients: [] });
+    expect(second.stats.k).toMatchObject({ count1m: 1, hamVerdicts: 1, spamVerdicts: 1 });
+  });
+
+  it('sets a TTL on observed pending keys', async () => {
+    const store = open({ ttlMs: 60_000 });
+    await inspector.hset(store.redisKeys('k').stats, 'vham', '3');
+    await store.observe(['k'], { now: T, recipients: [], pending: [{ keys: ['k'], verdict: 'ham' }] });
+    expect(await inspector.hget(store.redisKeys('k').stats, 'vham')).toBe('4');
+    const ttl = await inspector.pttl(store.redisKeys('k').stats);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('records a verdict with one script call per key', async () => {
+    const store = open({ ttlMs: 60_000 });
+    await store.observe(['k'], { now: T, recipients: [] });
+    const commands = await monitorCommands(() => store.recordVerdict(['k', 'j'], 'spam', T));
+    const sent = commands.filter((entry) => entry.source !== 'lua').map((entry) => commandKind(entry.args));
+    expect(sent).toEqual(['script', 'script']);
+    for (const key of ['k', 'j']) {
+      const name = store.redisKeys(key).stats;
+      expect(await inspector.hget(name, 'vspam'), key).toBe('1');
+      expect(await inspector.pttl(name), key).toBeGreaterThan(0);
+    }
   });
 
   it('sets a TTL on pending keys', async () => {
@@ -227,6 +316,35 @@ describe('RedisBehaviourStore', () => {
     await inspector.script('FLUSH');
     const { stats } = await store.observe(['k'], { now: T, recipients: [] });
     expect(stats.k?.count1m).toBe(1);
+  });
+
+  it('reloads both scripts after SCRIPT FLUSH', async () => {
+    const store = open();
+    await store.observe(['k'], { now: T, recipients: [], pending: [{ keys: ['j'], verdict: 'ham' }] });
+    await inspector.script('FLUSH');
+    const { stats } = await store.observe(['k'], { now: T, recipients: [], pending: [{ keys: ['j'], verdict: 'ham' }] });
+    expect(stats.k?.count1m).toBe(1);
+    expect(await inspector.hget(store.redisKeys('j').stats, 'vham')).toBe('2');
+  });
+
+  it('sets a TTL on pending counts when the script fails', async () => {
+    const store = open({ ttlMs: 60_000 });
+    await inspector.set(store.redisKeys('k').recipients, 'not a HyperLogLog');
+    const call = store.observe(['k'], { now: T, recipients: [], pending: [{ keys: ['k'], verdict: 'spam' }] });
+    await expect(call).rejects.toBeInstanceOf(BehaviourStoreError);
+    const name = store.redisKeys('k').stats;
+    expect(await inspector.hget(name, 'vspam')).toBe('1');
+    const ttl = await inspector.pttl(name);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('rejects when an observed pending key holds another type', async () => {
+    const store = open();
+    await inspector.set(store.redisKeys('k').stats, 'not a hash');
+    const call = store.observe(['k', 'j'], { now: T, recipients: [], pending: [{ keys: ['k'], verdict: 'spam' }] });
+    await expect(call).rejects.toBeInstanceOf(BehaviourStoreError);
+    expect(await inspector.get(store.redisKeys('k').stats)).toBe('not a hash');
   });
 
   it('rejects when the key holds another type', async () => {
