@@ -3,7 +3,7 @@ import { writeContentFeatures, writeMimeFeatures, writeUrlFeatures } from './bod
 import { writeBehaviourFeatures, type BehaviourKeySet } from './behaviour.js';
 import { writeHeaderFeatures } from './header.js';
 import type { KeyStats } from '../store/index.js';
-import { AUTH_MECHANISMS, type FeatureDefinition } from './schema.js';
+import { AUTH_MECHANISMS, FEATURE_NAMES, type FeatureDefinition } from './schema.js';
 import type { TokenTable } from './token-table.js';
 import { FeatureWriter } from './writer.js';
 
@@ -50,19 +50,33 @@ export interface FeatureContext {
   behaviour?: { keys: BehaviourKeySet; stats: Record<string, KeyStats> | null } | null;
 }
 
-/** Extracts the feature vector of one message in schema order. Training and scoring both call this. */
+/** Positions of the features that come from I/O (authentication and behaviour), reset before each write. */
+const CONTEXT_FEATURE_INDICES: readonly number[] = FEATURE_NAMES.flatMap((name, index) => (name.startsWith('auth.') || name.startsWith('behaviour.') ? [index] : []));
+
+/**
+ * Extracts the feature vector of one message in schema order. Training and
+ * scoring both call this. The scorer calls it before its I/O finishes, with
+ * no auth or behaviour, and then fills those in with writeContextFeatures.
+ */
 export function extractFeatures(message: ParsedMessage, context: FeatureContext): Float32Array {
   const out = new FeatureWriter();
   writeHeaderFeatures(message, out);
   writeContentFeatures(message, context.tokens, out);
   writeUrlFeatures(message, out);
   writeMimeFeatures(message, out);
+  writeContextFeatures(out.values, context);
+  return out.values;
+}
+
+/** Writes (or rewrites) the authentication and behaviour features of a feature vector in place. */
+export function writeContextFeatures(values: Float32Array, context: Pick<FeatureContext, 'auth' | 'behaviour'>): void {
+  for (const index of CONTEXT_FEATURE_INDICES) values[index] = 0;
+  const out = new FeatureWriter(values);
   writeBehaviourFeatures(context.behaviour?.keys ?? null, context.behaviour?.stats ?? null, out);
   const auth = context.auth ?? UNKNOWN_AUTH;
   for (const mechanism of AUTH_MECHANISMS) {
     out.set(`auth.${mechanism}_${authState(auth[mechanism])}`, 1);
   }
-  return out.values;
 }
 
 export function describeFeature(definitions: readonly FeatureDefinition[], name: string): string {

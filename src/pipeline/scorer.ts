@@ -1,7 +1,7 @@
 import { createAuthenticator, DEFAULT_AUTH_DEADLINE_MS, toAuthInputs, type AuthOptions } from '../auth/index.js';
 import type { DnsStats } from '../auth/dns/index.js';
 import { describeError, ModelLoadError, OptionsError, SpamwardError } from '../errors.js';
-import { extractFeatures, messageBehaviourKeys } from '../features/index.js';
+import { extractFeatures, messageBehaviourKeys, writeContextFeatures } from '../features/index.js';
 import { createBehaviourStore, type BehaviourStore, type KeyStats } from '../store/index.js';
 import { createHeuristics, type HeuristicsConfig } from '../heuristics/index.js';
 import { defaultModelDir, loadModel, type LoadedModel } from '../model/index.js';
@@ -176,23 +176,25 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
   async function scoreBytes(bytes: Buffer, size: number, envelope: Envelope | undefined, started = performance.now()): Promise<ScoreResult> {
     const message = await parseBytes(bytes, size, parseLimits);
     const parsed = performance.now();
-    // The two I/O stages run together; each resolves within its own deadline and never rejects.
     const keySet = messageBehaviourKeys(message, envelope);
     const now = envelope?.receivedAt?.getTime() ?? Date.now();
     const recipients = envelope?.rcptTo ?? [...message.to, ...message.cc].map((address) => address.address).filter((address) => address !== '');
+    // The I/O stages start first and run together; each resolves within its own deadline and never rejects.
     // The authentication deadline counts from the start of scoring, so parsing time comes out of it.
     const authBudget = authDeadlineMs - (performance.now() - started);
-    const [auth, behaviour] = await Promise.all([authenticator.authenticate(bytes, message, envelope, authBudget), observeBehaviour(keySet.keys, now, recipients)]);
-    const authenticated = performance.now();
+    const io = Promise.all([authenticator.authenticate(bytes, message, envelope, authBudget), observeBehaviour(keySet.keys, now, recipients)]);
 
-    const features = model
-      ? extractFeatures(message, { tokens: model.tokens, auth: toAuthInputs(auth), behaviour: { keys: keySet, stats: behaviour.stats } })
-      : null;
+    // While Redis or DNS answer, the features and rules that need no I/O are computed.
+    const features = model ? extractFeatures(message, { tokens: model.tokens }) : null;
     const featured = performance.now();
-    const prediction = model && features ? model.predict(features, top) : null;
-    const predicted = performance.now();
     const hits = heuristics.run(message, envelope);
     const ruled = performance.now();
+
+    const [auth, behaviour] = await io;
+    const authenticated = performance.now();
+    if (features) writeContextFeatures(features, { auth: toAuthInputs(auth), behaviour: { keys: keySet, stats: behaviour.stats } });
+    const prediction = model && features ? model.predict(features, top) : null;
+    const predicted = performance.now();
 
     const combined = combine(prediction, hits, ruleWeight, thresholds);
     if (store && combined.verdict !== 'suspect' && keySet.keys.length > 0) {
@@ -214,10 +216,10 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
       modelVersion: model ? model.manifest.version : null,
       timings: {
         parse: parsed - started,
-        auth: authenticated - parsed,
-        features: featured - authenticated,
-        model: predicted - featured,
-        heuristics: ruled - predicted,
+        auth: authenticated - ruled,
+        features: featured - parsed,
+        model: predicted - authenticated,
+        heuristics: ruled - featured,
         total: performance.now() - started,
       },
     };

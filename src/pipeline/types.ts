@@ -42,6 +42,10 @@ export interface ScoreResult {
   auth: { spf: AuthMechanismResult; dkim: AuthMechanismResult; dmarc: AuthMechanismResult; arc: AuthMechanismResult; source: 'trusted-header' | 'dns' | 'none' };
   /** Model version used, or null. */
   modelVersion: string | null;
-  /** Milliseconds spent per stage; `auth` covers the authentication stage and the behaviour store, which run together. */
+  /**
+   * Milliseconds spent per stage. The authentication stage and the behaviour
+   * store run while features and rules are computed; `auth` is the time left
+   * waiting for them afterwards.
+   */
   timings: { parse: number; auth: number; features: number; model: number; heuristics: number; total: number };
 }

@@ -48,7 +48,7 @@ describe('shipped model', () => {
     });
     expect(rows.length).toBe(1549);
     expect(maxDifference).toBeLessThan(1e-5);
-  });
+  }, 120_000);
 
   it('test-split AUC matches the manifest', async () => {
     // The manifest's figures come from a replay of the whole set in arrival order; so does this check.
@@ -61,5 +61,5 @@ describe('shipped model', () => {
     expect(items).toHaveLength(1549);
     expect(recorded?.auc).toBeTypeOf('number');
     expect(rocAuc(items)).toBeCloseTo(recorded?.auc as number, 6);
-  });
+  }, 120_000);
 });
