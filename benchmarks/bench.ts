@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { simpleParser } from 'mailparser';
@@ -268,7 +268,7 @@ function formatSection(report: Report): string {
     '',
     `- Command: \`npm run bench${args ? ` -- ${args}` : ''}\``,
     `- Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}, ${process.platform} ${process.arch}; 1-minute load average ${report.loadAtStart.toFixed(2)} at start, ${report.loadAtEnd.toFixed(2)} at end`,
-    `- Messages: ${n.toLocaleString('en-US')} of the SpamAssassin public corpus (${megabytes.toFixed(1)} MiB); model ${report.modelVersion} from ${options.modelDir}`,
+    `- Messages: ${n.toLocaleString('en-US')} of the SpamAssassin public corpus (${megabytes.toFixed(1)} MiB); model ${report.modelVersion} from ${relative(process.cwd(), options.modelDir) || '.'}`,
     `- The run took ${report.runSeconds.toFixed(0)} s.`,
     '',
     '| Measure | Messages/s | p50 ms | p99 ms | Mean ms | CPU ms |',

@@ -1,4 +1,5 @@
 /** The Markdown section that benchmarks/setups.ts prints and adds to RESULTS.md. */
+import { relative } from 'node:path';
 import { cpus } from 'node:os';
 import type { DnsStats } from '../src/auth/dns/index.js';
 import type { Envelope } from '../src/parse/types.js';
@@ -146,7 +147,7 @@ export function formatSection(report: RunReport): string {
     `- Command: \`${report.command}\``,
     `- Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}, ${process.platform} ${process.arch}; 1-minute load average ${report.loadAtStart.toFixed(2)} at start, ${report.loadAtEnd.toFixed(2)} at end`,
     `- Messages: ${formatCount(report.sampleSize)} of the SpamAssassin public corpus for (a) and (c) to (g), which take turns in blocks of 50 messages after a warm-up of ${formatCount(report.warmUpSize)}; ${formatCount(report.blackholeSize)} of them, picked evenly, for (b) and (b2), each run alone.`,
-    `- Envelope: \`${JSON.stringify(report.envelope)}\`; model ${report.modelVersion} from ${report.modelDir}`,
+    `- Envelope: \`${JSON.stringify(report.envelope)}\`; model ${report.modelVersion} from ${relative(process.cwd(), report.modelDir) || '.'}`,
     `- The run took ${report.runSeconds.toFixed(0)} s.`,
     '',
     '| Setup | Messages | Messages/s | p50 ms | p99 ms | Ratio to (e) | CPU ms |',

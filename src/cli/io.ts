@@ -20,3 +20,18 @@ export interface CliIo {
   /** Replaces createScorer, for tests of failures the real scorer does not produce. */
   createScorer?: (options: ScorerOptions) => Promise<Scorer>;
 }
+
+/** Resolves when a stream that refused a write drains, errors or closes, whichever comes first. */
+export function waitForDrain(stream: Writable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+    stream.on('close', done);
+  });
+}

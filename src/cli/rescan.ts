@@ -9,7 +9,7 @@ import { describeError, ModelLoadError, OptionsError } from '../errors.js';
 import type { ScorerOptions } from '../pipeline/scorer.js';
 import { rescan, RescanReportError, type RescanEvent, type RescanReleaseOptions, type RescanSummary } from '../rescan/index.js';
 import { escapeControlCharacters, type VerdictCounts } from './format.js';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, waitForDrain, type CliIo } from './io.js';
 import { ScanProgress } from './progress.js';
 
 /** The code of SourceError, whose message already names the path. */
@@ -56,17 +56,7 @@ class ListingSink {
   async writeLine(line: string): Promise<void> {
     if (this.closed) return;
     if (this.stream.write(`${line}\n`)) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.stream.off('drain', done);
-        this.stream.off('error', done);
-        this.stream.off('close', done);
-        resolve();
-      };
-      this.stream.on('drain', done);
-      this.stream.on('error', done);
-      this.stream.on('close', done);
-    });
+    await waitForDrain(this.stream);
   }
 }
 

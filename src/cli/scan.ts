@@ -11,7 +11,7 @@ import type { Envelope } from '../parse/types.js';
 import { readMessages } from '../pipeline/sources.js';
 import { onlyMessage } from './envelope.js';
 import { createRecordWriter, dnsStatsLine, errorRecord, escapeControlCharacters, resultRecord, summaryLine, type OutputFormat, type OutputRecord, type VerdictCounts } from './format.js';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, waitForDrain, type CliIo } from './io.js';
 import { ScanProgress } from './progress.js';
 
 export interface ScanOptions {
@@ -50,17 +50,7 @@ class OutputSink {
   async write(text: string): Promise<void> {
     if (text === '' || this.closed) return;
     if (this.stream.write(text)) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.stream.off('drain', done);
-        this.stream.off('error', done);
-        this.stream.off('close', done);
-        resolve();
-      };
-      this.stream.on('drain', done);
-      this.stream.on('error', done);
-      this.stream.on('close', done);
-    });
+    await waitForDrain(this.stream);
   }
 }
 
