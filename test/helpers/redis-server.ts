@@ -6,9 +6,11 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canConnect, freePort } from '../../benchmarks/ports.js';
+
+export { freePort };
 
 /** Maximum wait for a server to accept connections, in milliseconds. */
 const START_TIMEOUT_MS = 10_000;
@@ -38,36 +40,6 @@ export function requireRedisServer(): void {
         'Install it with `apt-get update && apt-get install -y redis-server` (CI\'s .ci/run does this).',
     );
   }
-}
-
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.setTimeout(200);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.connect(port, '127.0.0.1');
-  });
 }
 
 function waitForExit(child: ChildProcess): Promise<void> {
