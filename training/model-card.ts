@@ -29,7 +29,7 @@ ${sets}
 
 A message is in the test split when the first hex digit of its md5 is c, d, e or f: the md5 in the SpamAssassin file name, or the md5 of the set name and a group key for the other sets, so that copies of one newsletter stay in one split. Metrics below are on the test split only.
 
-Each modern set comes from one source, so the model could learn the source instead of the spam. Training works against that: upstream filter headers (X-Spam-*) and subject tags are removed before features; ${manifest.training.maskedTokens} tokens that mark one set's source (list names, footers, rewritten recipient addresses) are masked; no feature reads list names, server host names or DKIM domains; and each modern set's weight is capped so that no source dominates.
+Each modern set comes from one source, so the model could learn the source instead of the spam. Training works against that: upstream filter headers (X-Spam-*) and subject tags are removed before features; ${manifest.training.maskedTokens} tokens that mark one set's source (list names, footers, rewritten recipient addresses) are masked; no feature reads list names, server host names or DKIM domains; ${manifest.training.maskedAddressTokens ?? 0} From and Reply-To tokens (names and address parts) that the public-domain SpamAssassin corpus does not contain are left out of the token table, so the shipped model carries no name or address found only in the modern sets; and each modern set's weight is capped so that no source dominates.
 
 ## How well it does
 

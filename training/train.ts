@@ -111,6 +111,25 @@ function findSourceMarkers(examples: readonly Example[]): Set<string> {
   return masked;
 }
 
+/**
+ * From and Reply-To tokens are names and address parts. Only those seen in
+ * at least MIN_TOKEN_DOCUMENTS messages of the public-domain SpamAssassin
+ * corpus are kept, so the shipped token table carries no name or address
+ * that only the modern sets, some of which hold personal data, contain.
+ */
+function addressTokensOutsidePublicCorpus(examples: readonly Example[]): Set<string> {
+  const publicCounts = new Map<string, number>();
+  const addressTokens = new Set<string>();
+  for (const example of examples) {
+    for (const token of example.tokens) {
+      if (!token.startsWith('f:') && !token.startsWith('r:')) continue;
+      addressTokens.add(token);
+      if (example.message.set === SPAMASSASSIN_SET) publicCounts.set(token, (publicCounts.get(token) ?? 0) + 1);
+    }
+  }
+  return new Set([...addressTokens].filter((token) => (publicCounts.get(token) ?? 0) < MIN_TOKEN_DOCUMENTS));
+}
+
 function maskTokens(examples: Example[], masked: ReadonlySet<string>): void {
   for (const example of examples) example.tokens = example.tokens.filter((token) => !masked.has(token));
 }
@@ -163,9 +182,11 @@ async function train(args: TrainArguments): Promise<void> {
   const all = sets.flatMap((set) => set.messages);
   const trainExamples = await parseExamples(all.filter((message) => message.split === 'train'), 'train split');
   await replayBehaviour(trainExamples);
-  const masked = findSourceMarkers(trainExamples);
+  const sourceMarkers = findSourceMarkers(trainExamples);
+  const addressTokens = addressTokensOutsidePublicCorpus(trainExamples);
+  const masked = new Set([...sourceMarkers, ...addressTokens]);
   maskTokens(trainExamples, masked);
-  process.stderr.write(`masked ${masked.size} source-marker tokens\n`);
+  process.stderr.write(`masked ${sourceMarkers.size} source-marker tokens and ${addressTokens.size} address tokens not in the SpamAssassin corpus\n`);
 
   const fitExamples = trainExamples.filter((example) => !isValidation(example));
   const validationExamples = trainExamples.filter(isValidation);
@@ -246,7 +267,7 @@ async function train(args: TrainArguments): Promise<void> {
     normalisation: norm,
     thresholds,
     ruleWeight,
-    training: { seed: args.seed, epochs: args.epochs, sets: describeSets(sets), maskedTokens: masked.size, backend: tf.backend },
+    training: { seed: args.seed, epochs: args.epochs, sets: describeSets(sets), maskedTokens: sourceMarkers.size, maskedAddressTokens: addressTokens.size, backend: tf.backend },
     metrics: { testSplit: [], testSplitAuthUnknown: [], computedAt: '', command: '' },
     checksums,
   };

@@ -41,7 +41,10 @@ export interface ModelManifest {
     seed: number;
     epochs: number;
     sets: TrainingSetRecord[];
+    /** Tokens masked because they mark one corpus source. */
     maskedTokens: number;
+    /** From and Reply-To tokens masked because the public-domain corpus does not contain them. */
+    maskedAddressTokens?: number;
     backend: string;
   };
   metrics: {
