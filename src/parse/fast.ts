@@ -4,11 +4,11 @@ import { decodeCharset, decodeFlowedBytes, decodeTransfer } from './fast-decode.
 import { convertHtmlToText, exceedsNestingDepth } from './fast-html-text.js';
 import { splitEntities, type Entity, type HeaderLine } from './fast-mime.js';
 import { angleAddress, firstValue, parseDate, separateUpstreamHeaders, stripSubjectTag } from './headers.js';
-import { extractHtmlLinks, extractTextLinks, htmlToPlainText, scanHtml } from './html.js';
-import { LIMIT_SYMBOLS, type ParseLimits } from './limits.js';
-import { prepareMessage } from './prepare.js';
+import { scanHtml } from './html.js';
+import type { ParseLimits } from './limits.js';
+import { finishBody, prepareMessage } from './prepare.js';
 import { sniffContentType } from './sniff.js';
-import type { Address, Attachment, Link, ParsedMessage } from './types.js';
+import type { Address, Attachment, ParsedMessage } from './types.js';
 
 /**
  * The fast parse path: the ParsedMessage that parseBytes builds with
@@ -145,17 +145,8 @@ function collectContent(raw: string, entities: readonly Entity[], limits: Readon
   return content;
 }
 
-/** Returns the links of the HTML and then of the plain text, at most `max + 1` so that overflow shows. */
-function collectLinks(html: string, plain: string, max: number): Link[] {
-  const links = extractHtmlLinks(html, max + 1);
-  const htmlUrls = new Set(links.map((link) => link.url));
-  links.push(...extractTextLinks(plain, max + 1 - links.length, htmlUrls));
-  return links;
-}
-
 function parse(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): ParsedMessage | null {
-  const { text: preparedText, headerScan, walk, limitsHit, warnings } = prepareMessage(bytes, size, limits);
-  let text = preparedText;
+  const { text, headerScan, walk, limitsHit, warnings } = prepareMessage(bytes, size, limits);
 
   const entities = splitEntities(text, {
     maxNodes: limits.maxParts + 1,
@@ -165,23 +156,7 @@ function parse(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): Pars
   if (entities === null || root === undefined) return null;
   const content = collectContent(text, entities, limits);
 
-  let html = content.htmlParts.join('<br/>\n');
-  if (html.length > limits.maxHtmlLength) {
-    limitsHit.add(LIMIT_SYMBOLS.maxHtmlLength);
-    html = html.slice(0, limits.maxHtmlLength);
-  }
-  let plain = content.textParts.join('\n');
-  if (content.conversionError !== '') {
-    const reason = /too long/i.test(content.conversionError) ? `it is longer than maxHtmlLength (${limits.maxHtmlLength} characters)` : content.conversionError;
-    warnings.push(`mailparser did not convert HTML to text because ${reason}; the built-in converter read the first ${html.length} characters instead`);
-    plain = [plain.trim(), htmlToPlainText(html)].filter((part) => part !== '').join('\n');
-  }
-
-  const links = collectLinks(html, plain, limits.maxLinks);
-  if (links.length > limits.maxLinks) {
-    limitsHit.add(LIMIT_SYMBOLS.maxLinks);
-    links.length = limits.maxLinks;
-  }
+  const { html, text: plain, links } = finishBody(content.htmlParts.join('<br/>\n'), content.textParts.join('\n'), content.conversionError, limits, limitsHit, warnings);
 
   const { kept, stripped } = separateUpstreamHeaders(headerScan.fields);
   const originalSubject = firstValue(kept, 'subject');

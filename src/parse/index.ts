@@ -1,14 +1,14 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { describeError, ParseError } from '../errors.js';
 import { parseFast } from './fast.js';
-import { prepareMessage } from './prepare.js';
+import { finishBody, prepareMessage } from './prepare.js';
 import { angleAddress, firstValue, parseDate, separateUpstreamHeaders, stripSubjectTag, toAddresses } from './headers.js';
-import { extractHtmlLinks, extractTextLinks, hostOf, htmlToPlainText, scanHtml } from './html.js';
+import { hostOf, scanHtml } from './html.js';
 import { readRaw, type RawMessage } from './input.js';
 import { DEFAULT_PARSE_LIMITS, LIMIT_SYMBOLS, resolveParseLimits, type ParseLimits } from './limits.js';
 import { splitHeaderBlock } from './mime.js';
 import { sniffContentType } from './sniff.js';
-import type { Link, ParsedMessage } from './types.js';
+import type { ParsedMessage } from './types.js';
 
 export type { Address, Attachment, Envelope, HeaderField, HtmlStats, Link, MimePart, ParsedMessage } from './types.js';
 export { DEFAULT_PARSE_LIMITS, LIMIT_SYMBOLS, resolveParseLimits, type ParseLimits } from './limits.js';
@@ -103,14 +103,6 @@ async function parseWithFallback(text: string, limits: Readonly<ParseLimits>, li
   }
 }
 
-/** Returns the links of the HTML and then of the plain text, at most `max + 1` so that overflow shows. */
-function collectLinks(html: string, plain: string, max: number): Link[] {
-  const links = extractHtmlLinks(html, max + 1);
-  const htmlUrls = new Set(links.map((link) => link.url));
-  links.push(...extractTextLinks(plain, max + 1 - links.length, htmlUrls));
-  return links;
-}
-
 /**
  * Parses a raw message. Limits that are hit truncate the input and are
  * listed in `limitsHit`, and malformed structure is listed in `warnings`.
@@ -141,31 +133,13 @@ export async function parseBytes(bytes: Buffer, size: number, limits: Readonly<P
 
 /** Parses with mailparser: the reference path that the fast path is tested against. */
 export async function parseWithMailparser(bytes: Buffer, size: number, limits: Readonly<ParseLimits>): Promise<ParsedMessage> {
-  const { text: preparedText, headerScan, walk, limitsHit, warnings } = prepareMessage(bytes, size, limits);
-  let text = preparedText;
+  const { text, headerScan, walk, limitsHit, warnings } = prepareMessage(bytes, size, limits);
 
   const mail = await parseWithFallback(text, limits, limitsHit, warnings);
 
-  let html = typeof mail.html === 'string' ? mail.html : '';
-  if (html.length > limits.maxHtmlLength) {
-    limitsHit.add(LIMIT_SYMBOLS.maxHtmlLength);
-    html = html.slice(0, limits.maxHtmlLength);
-  }
-  let plain = mail.text ?? '';
-  if (mail.textConversionError) {
-    // mailparser leaves the text of HTML it did not convert empty; the linear converter fills in.
-    const message = describeError(mail.textConversionError);
-    // mailparser 3.14 reports "HTML too long for parsing" when a part exceeds maxHtmlLengthToParse.
-    const reason = /too long/i.test(message) ? `it is longer than maxHtmlLength (${limits.maxHtmlLength} characters)` : message;
-    warnings.push(`mailparser did not convert HTML to text because ${reason}; the built-in converter read the first ${html.length} characters instead`);
-    plain = [plain.trim(), htmlToPlainText(html)].filter((part) => part !== '').join('\n');
-  }
-
-  const links = collectLinks(html, plain, limits.maxLinks);
-  if (links.length > limits.maxLinks) {
-    limitsHit.add(LIMIT_SYMBOLS.maxLinks);
-    links.length = limits.maxLinks;
-  }
+  // mailparser leaves the text of HTML it did not convert empty; finishBody fills it in.
+  const conversionError = mail.textConversionError ? describeError(mail.textConversionError) : '';
+  const { html, text: plain, links } = finishBody(typeof mail.html === 'string' ? mail.html : '', mail.text ?? '', conversionError, limits, limitsHit, warnings);
 
   const { kept, stripped } = separateUpstreamHeaders(headerScan.fields);
   const originalSubject = firstValue(kept, 'subject');

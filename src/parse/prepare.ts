@@ -1,6 +1,8 @@
 import { rebuildHeaderBlock, scanHeaders } from './headers.js';
+import { extractHtmlLinks, extractTextLinks, htmlToPlainText } from './html.js';
 import { LIMIT_SYMBOLS, type ParseLimits } from './limits.js';
 import { splitHeaderBlock, walkMime, type MimeWalk } from './mime.js';
+import type { Link } from './types.js';
 
 /** The steps both parse paths take before reading the content, so that both read the same text. */
 
@@ -43,4 +45,44 @@ export function prepareMessage(bytes: Buffer, size: number, limits: Readonly<Par
   if (walk.brokenMultiparts > 0) warnings.push(`multipart entity without a usable boundary (${walk.brokenMultiparts})`);
   if (walk.cutAt !== -1) text = text.slice(0, walk.cutAt);
   return { text, headerScan, walk, limitsHit, warnings };
+}
+
+/** Returns the links of the HTML and then of the plain text, at most `max + 1` so that overflow shows. */
+function collectLinks(html: string, plain: string, max: number): Link[] {
+  const links = extractHtmlLinks(html, max + 1);
+  const htmlUrls = new Set(links.map((link) => link.url));
+  links.push(...extractTextLinks(plain, max + 1 - links.length, htmlUrls));
+  return links;
+}
+
+export interface FinishedBody {
+  html: string;
+  text: string;
+  links: Link[];
+}
+
+/**
+ * Applies the HTML and link limits to the bodies both parse paths read, and
+ * converts the HTML with the built-in converter when mailparser's conversion
+ * failed (`conversionError` is then its message, otherwise empty).
+ */
+export function finishBody(html: string, plain: string, conversionError: string, limits: Readonly<ParseLimits>, limitsHit: Set<string>, warnings: string[]): FinishedBody {
+  let kept = html;
+  if (kept.length > limits.maxHtmlLength) {
+    limitsHit.add(LIMIT_SYMBOLS.maxHtmlLength);
+    kept = kept.slice(0, limits.maxHtmlLength);
+  }
+  let text = plain;
+  if (conversionError !== '') {
+    // mailparser 3.14 reports "HTML too long for parsing" when a part exceeds maxHtmlLengthToParse.
+    const reason = /too long/i.test(conversionError) ? `it is longer than maxHtmlLength (${limits.maxHtmlLength} characters)` : conversionError;
+    warnings.push(`mailparser did not convert HTML to text because ${reason}; the built-in converter read the first ${kept.length} characters instead`);
+    text = [text.trim(), htmlToPlainText(kept)].filter((part) => part !== '').join('\n');
+  }
+  const links = collectLinks(kept, text, limits.maxLinks);
+  if (links.length > limits.maxLinks) {
+    limitsHit.add(LIMIT_SYMBOLS.maxLinks);
+    links.length = limits.maxLinks;
+  }
+  return { html: kept, text, links };
 }

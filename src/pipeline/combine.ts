@@ -3,7 +3,7 @@ import type { Prediction } from '../model/index.js';
 import type { Action, SymbolHit, VerdictName } from './types.js';
 
 /**
- * How the model and the rules become one score.
+ * Combination of the model and the rules into one score.
  *
  * The score is in log-odds: the model's logit plus the fired rules' points
  * times the model's calibrated rule weight, and `probability` is its
@@ -22,6 +22,8 @@ export interface Thresholds {
 
 /** Thresholds for heuristics-only scoring, where the score is the sum of rule points. */
 export const HEURISTICS_ONLY_THRESHOLDS: Readonly<Thresholds> = Object.freeze({ suspect: 4, spam: 7, reject: 12 });
+/** Action for each verdict below the reject threshold. */
+const ACTION_BY_VERDICT: Readonly<Record<VerdictName, Action>> = Object.freeze({ ham: 'accept', suspect: 'tag', spam: 'quarantine' });
 /** The model's log-odds are clamped so one message cannot dominate a histogram or a sum. */
 const MAX_MODEL_POINTS = 15;
 const DESCRIPTIONS = new Map(FEATURES.map((feature) => [feature.name, feature.description]));
@@ -56,7 +58,7 @@ export interface Combined {
 /**
  * Combines a prediction (or none) with the rule hits. The symbols' scores add
  * up to the total: the model's part is split into its largest feature
- * contributions plus MODEL_REST, which holds the model's bias and the
+ * contributions plus MODEL_REST, which contains the model's bias and the
  * features not listed.
  */
 export function combine(prediction: Prediction | null, hits: readonly RuleHitLike[], ruleWeight: number, thresholds: Thresholds): Combined {
@@ -86,7 +88,9 @@ export function combine(prediction: Prediction | null, hits: readonly RuleHitLik
   }
 
   symbols.sort((a, b) => Math.abs(b.score) - Math.abs(a.score) || a.name.localeCompare(b.name));
-  const verdict: VerdictName = score >= thresholds.spam ? 'spam' : score >= thresholds.suspect ? 'suspect' : 'ham';
-  const action: Action = score >= thresholds.reject ? 'reject' : verdict === 'spam' ? 'quarantine' : verdict === 'suspect' ? 'tag' : 'accept';
+  let verdict: VerdictName = 'ham';
+  if (score >= thresholds.spam) verdict = 'spam';
+  else if (score >= thresholds.suspect) verdict = 'suspect';
+  const action: Action = score >= thresholds.reject ? 'reject' : ACTION_BY_VERDICT[verdict];
   return { score: round(score), probability: 1 / (1 + Math.exp(-score)), verdict, action, symbols };
 }
