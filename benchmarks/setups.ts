@@ -35,6 +35,8 @@ const WARM_UP_MESSAGES = 500;
 const PROGRESS_INTERVAL_MS = 10_000;
 /** Messages a setup scores in a row before the next setup takes its turn. */
 const BLOCK_MESSAGES = 50;
+/** Default for --concurrency: `score()` calls in flight in the concurrent pass of the store setups. */
+const DEFAULT_CONCURRENCY = 8;
 /** Maximum wait for the black-holed resolvers to open the breaker of setup (c), in milliseconds. */
 const BREAKER_OPEN_TIMEOUT_MS = 15_000;
 /** Cool-down of the breaker of setup (c), in milliseconds: a day, so that it stays open for the whole run. */
@@ -48,13 +50,16 @@ const TRUSTED_RESULTS_HEADER =
   'dkim=pass header.d=example.net; dmarc=pass header.from=example.net';
 
 
-const USAGE = `Usage: node dist/benchmarks/setups.js [--model DIR] [--quick] [--write] [--blackhole-messages N]
+const USAGE = `Usage: node dist/benchmarks/setups.js [--model DIR] [--quick] [--write] [--blackhole-messages N] [--concurrency N]
 
   --model DIR               model folder (default: models/default)
   --quick                   use ${QUICK_MESSAGES} messages instead of the whole corpus
   --write                   add the results at the top of benchmarks/RESULTS.md
   --blackhole-messages N    messages scored with black-holed resolvers, each waiting up to
                             the ${DEFAULT_AUTH_DEADLINE_MS} ms auth deadline (default: ${DEFAULT_BLACKHOLE_MESSAGES})
+  --concurrency N           score() calls in flight in the concurrent pass of the store
+                            setups (f) and (g), as a gateway scores one message per
+                            SMTP connection (default: ${DEFAULT_CONCURRENCY})
 `;
 
 export interface SetupsOptions {
@@ -62,6 +67,8 @@ export interface SetupsOptions {
   quick: boolean;
   write: boolean;
   blackholeMessages: number;
+  /** `score()` calls in flight in the concurrent pass of (f) and (g). */
+  concurrency: number;
 }
 
 interface Setup {
@@ -101,6 +108,7 @@ function parseOptions(argv: string[]): SetupsOptions {
         quick: { type: 'boolean', default: false },
         write: { type: 'boolean', default: false },
         'blackhole-messages': { type: 'string' },
+        concurrency: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -118,11 +126,17 @@ function parseOptions(argv: string[]): SetupsOptions {
   if (!Number.isInteger(blackholeMessages) || blackholeMessages < 1) {
     throw new OptionsError(`--blackhole-messages must be a positive integer, got "${countText}".`, { input: '--blackhole-messages' });
   }
+  const concurrencyText = parsed.values.concurrency;
+  const concurrency = concurrencyText === undefined ? DEFAULT_CONCURRENCY : Number(concurrencyText);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new OptionsError(`--concurrency must be a positive integer, got "${concurrencyText}".`, { input: '--concurrency' });
+  }
   return {
     modelDir: resolve(parsed.values.model ?? defaultModelDir()),
     quick: parsed.values.quick,
     write: parsed.values.write,
     blackholeMessages,
+    concurrency,
   };
 }
 
@@ -160,10 +174,47 @@ function outcomeOf(result: ScoreResult): string {
   return parts.join(', ');
 }
 
-/** Times one `score()` call and records its latency and outcome in the lane. */
+function newLane(setup: Setup, messages: CorpusMessage[]): Lane {
+  return {
+    setup,
+    inputs: messages.map((message) => (setup.rewrite ? setup.rewrite(message.raw) : message.raw)),
+    latencies: [],
+    authLatencies: [],
+    cpuMs: 0,
+    failures: 0,
+    outcomes: new Map<string, number>(),
+  };
+}
+
+function toMeasurement({ setup, latencies, authLatencies, cpuMs, failures, outcomes }: Lane): Measurement {
+  return {
+    id: setup.id,
+    title: setup.title,
+    expected: setup.expected,
+    latencies: latencies.sort((a, b) => a - b),
+    authLatencies: authLatencies.sort((a, b) => a - b),
+    cpuMs,
+    failures,
+    outcomes,
+  };
+}
+
+/** Returns the CPU milliseconds of the process since `before`, a `process.cpuUsage()` value. */
+function cpuMsSince(before: NodeJS.CpuUsage): number {
+  const cpu = process.cpuUsage(before);
+  return (cpu.user + cpu.system) / 1000;
+}
+
+/** Times one `score()` call and records its latency, CPU time and outcome in the lane. */
 async function scoreOne(lane: Lane, raw: Buffer): Promise<void> {
-  let result: ScoreResult | Error;
   const cpuBefore = process.cpuUsage();
+  await scoreAndRecord(lane, raw);
+  lane.cpuMs += cpuMsSince(cpuBefore);
+}
+
+/** Times one `score()` call and records its latency and outcome in the lane, but not its CPU time. */
+async function scoreAndRecord(lane: Lane, raw: Buffer): Promise<void> {
+  let result: ScoreResult | Error;
   const before = performance.now();
   try {
     result = await lane.setup.scorer.score(raw, ENVELOPE);
@@ -171,8 +222,6 @@ async function scoreOne(lane: Lane, raw: Buffer): Promise<void> {
     result = error instanceof Error ? error : new Error(String(error));
   }
   lane.latencies.push(performance.now() - before);
-  const cpu = process.cpuUsage(cpuBefore);
-  lane.cpuMs += (cpu.user + cpu.system) / 1000;
   if (result instanceof Error) lane.failures++;
   else lane.authLatencies.push(result.timings.auth);
   const outcome = result instanceof Error ? `failed: ${result.message.slice(0, 80)}` : outcomeOf(result);
@@ -187,15 +236,7 @@ async function scoreOne(lane: Lane, raw: Buffer): Promise<void> {
  * first. A call that throws counts as a failure and the pass goes on.
  */
 async function measure(label: string, setups: Setup[], messages: CorpusMessage[]): Promise<Measurement[]> {
-  const lanes: Lane[] = setups.map((setup) => ({
-    setup,
-    inputs: messages.map((message) => (setup.rewrite ? setup.rewrite(message.raw) : message.raw)),
-    latencies: [],
-    authLatencies: [],
-    cpuMs: 0,
-    failures: 0,
-    outcomes: new Map<string, number>(),
-  }));
+  const lanes: Lane[] = setups.map((setup) => newLane(setup, messages));
   let lastProgress = performance.now();
   for (let start = 0; start < messages.length; start += BLOCK_MESSAGES) {
     const end = Math.min(messages.length, start + BLOCK_MESSAGES);
@@ -211,16 +252,38 @@ async function measure(label: string, setups: Setup[], messages: CorpusMessage[]
     }
   }
   progress(`  ${label}: ${messages.length} messages`);
-  return lanes.map(({ setup, latencies, authLatencies, cpuMs, failures, outcomes }) => ({
-    id: setup.id,
-    title: setup.title,
-    expected: setup.expected,
-    latencies: latencies.sort((a, b) => a - b),
-    authLatencies: authLatencies.sort((a, b) => a - b),
-    cpuMs,
-    failures,
-    outcomes,
-  }));
+  return lanes.map(toMeasurement);
+}
+
+/**
+ * Scores every message with every setup, `concurrency` calls in flight at a
+ * time, as a gateway scores one message per SMTP connection. The setups take
+ * turns in blocks as in `measure`. Calls overlap, so CPU and wall time are
+ * measured per block rather than per call, and the throughput is messages
+ * per second of block wall time.
+ */
+async function measureConcurrent(label: string, setups: Setup[], messages: CorpusMessage[], concurrency: number): Promise<Measurement[]> {
+  const lanes = setups.map((setup) => ({ ...newLane(setup, messages), wallMs: 0 }));
+  for (let start = 0; start < messages.length; start += BLOCK_MESSAGES) {
+    const end = Math.min(messages.length, start + BLOCK_MESSAGES);
+    const block = start / BLOCK_MESSAGES;
+    for (let step = 0; step < lanes.length; step++) {
+      const lane = lanes[(block + step) % lanes.length];
+      if (lane === undefined) continue;
+      const inputs = lane.inputs.slice(start, end);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        for (let input = inputs[next++]; input !== undefined; input = inputs[next++]) await scoreAndRecord(lane, input);
+      };
+      const cpuBefore = process.cpuUsage();
+      const before = performance.now();
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      lane.wallMs += performance.now() - before;
+      lane.cpuMs += cpuMsSince(cpuBefore);
+    }
+  }
+  progress(`  ${label}: ${messages.length} messages, ${concurrency} in flight`);
+  return lanes.map((lane) => ({ ...toMeasurement(lane), concurrency, wallMs: lane.wallMs }));
 }
 
 /**
@@ -342,6 +405,15 @@ async function run(options: SetupsOptions, cleanup: Cleanup): Promise<string> {
   const measured = await measure('measured', interleaved, sample);
   const breakerAfter = breakerClient.stats().breaker;
 
+  // The same two scorers, so (f) and (g) in both passes differ only in the calls in flight.
+  const concurrentSetups: Setup[] = [
+    { ...memoryStore, id: 'fc', title: `Behaviour store in memory, ${options.concurrency} messages in flight` },
+    { ...redisStore, id: 'gc', title: `Behaviour store on Redis, ${options.concurrency} messages in flight` },
+  ];
+  progress(`Concurrent pass: ${sample.length} messages through setups fc and gc, ${options.concurrency} in flight, after a warm-up`);
+  await measureConcurrent('concurrent warm-up', concurrentSetups, warmUpSample, options.concurrency);
+  const concurrent = await measureConcurrent('concurrent', concurrentSetups, sample, options.concurrency);
+
   progress(`Setup (b): ${blackholeSample.length} messages, each waiting up to the ${DEFAULT_AUTH_DEADLINE_MS} ms deadline`);
   const [blackholedResult] = await measure('b', [blackholed], blackholeSample);
   progress(`Setup (b2): ${blackholeSample.length} messages`);
@@ -363,7 +435,8 @@ async function run(options: SetupsOptions, cleanup: Cleanup): Promise<string> {
     blackholeSize: blackholeSample.length,
     envelope: ENVELOPE,
     deadlineMs: DEFAULT_AUTH_DEADLINE_MS,
-    measurements: [...measured.slice(0, 1), blackholedResult, blackholedDefaultsResult, ...measured.slice(1)],
+    concurrency: options.concurrency,
+    measurements: [...measured.slice(0, 1), blackholedResult, blackholedDefaultsResult, ...measured.slice(1), ...concurrent],
     dns: {
       healthyQueries,
       healthy: healthy.scorer.dnsStats(),

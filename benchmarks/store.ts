@@ -2,10 +2,13 @@
  * Behaviour-store benchmark: observe() throughput for the memory store and
  * Redis, and the memory used by the memory store per number of keys.
  *
- *   npm run build && node --expose-gc dist/benchmarks/store.js [--redis redis://127.0.0.1:6379/0]
+ *   npm run build && node --expose-gc dist/benchmarks/store.js [--redis redis://127.0.0.1:6379/0] [--keys N] [--no-memory]
  *
  * Without --redis it starts its own redis-server on 127.0.0.1 (which must be
- * installed). Every loop has a fixed size, so a run takes about a minute on a
+ * installed). --keys sets the behaviour keys per message, 1 to 8, default 4:
+ * the scorer's `sender:`, `org:` and `net:` keys and a `content:` fingerprint,
+ * then `from:`, `ip:`, `helo:` and `dkim:`. --no-memory skips the memory
+ * table. Every loop has a fixed size, so a run takes about a minute on a
  * 2-core machine (most of it filling 1,000,000 keys). Memory is measured in child processes, one per row, so
  * each row starts from a fresh heap. Prints a markdown table.
  */
@@ -37,6 +40,10 @@ const MEMORY_ROWS: { keys: number; recipients: number }[] = [
   { keys: 200_000, recipients: SKETCH_RECIPIENTS },
   { keys: 1_000_000, recipients: SKETCH_RECIPIENTS },
 ];
+/** Default for --keys: the keys the scorer observes per message (sender, org, net and the content fingerprint). */
+const DEFAULT_KEYS_PER_MESSAGE = 4;
+/** Distinct content fingerprints per message pool. */
+const CONTENT_POOL = 2_000;
 const T0 = Date.UTC(2024, 0, 1);
 const MB = 1024 * 1024;
 
@@ -51,32 +58,43 @@ interface MemoryRow {
   seconds: number;
 }
 
-function messageKeys(index: number): string[] {
+/** Key kinds in the order --keys takes them: first the kinds the scorer observes, then the other kinds of `behaviourKeys`. */
+const KEY_ORDER = ['sender:', 'org:', 'net:', 'content:', 'from:', 'ip:', 'helo:', 'dkim:'];
+
+/** Returns the first `count` keys of message `index`, in KEY_ORDER. */
+function messageKeys(index: number, count: number): string[] {
   const sender = index % SENDER_POOL;
-  return behaviourKeys({
+  const keys = behaviourKeys({
     envelopeSender: `user${sender}@sender${sender % 500}.example.com`,
     fromDomain: `sender${sender % 500}.example.com`,
     dkimDomain: `sender${sender % 500}.example.com`,
     clientIp: `198.51.${sender % 256}.${(sender >> 8) % 256}`,
     helo: `mx${sender % 50}.example.com`,
   });
+  keys.push(`content:${(index % CONTENT_POOL).toString(16).padStart(16, '0')}`);
+  const ordered: string[] = [];
+  for (const kind of KEY_ORDER.slice(0, count)) {
+    const key = keys.find((candidate) => candidate.startsWith(kind));
+    if (key !== undefined) ordered.push(key);
+  }
+  return ordered;
 }
 
-async function sequentialRate(store: BehaviourStore, messages: number): Promise<number> {
+async function sequentialRate(store: BehaviourStore, messages: number, keysPerMessage: number): Promise<number> {
   const started = performance.now();
   for (let index = 0; index < messages; index += 1) {
-    await store.observe(messageKeys(index), { now: T0 + index, recipients: [`r${index % 7}@example.net`] });
+    await store.observe(messageKeys(index, keysPerMessage), { now: T0 + index, recipients: [`r${index % 7}@example.net`] });
   }
   return messages / ((performance.now() - started) / 1000);
 }
 
-async function concurrentRate(store: BehaviourStore, messages: number, concurrency: number): Promise<number> {
+async function concurrentRate(store: BehaviourStore, messages: number, concurrency: number, keysPerMessage: number): Promise<number> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < messages) {
       const index = next;
       next += 1;
-      await store.observe(messageKeys(index), { now: T0 + index, recipients: [`r${index % 7}@example.net`] });
+      await store.observe(messageKeys(index, keysPerMessage), { now: T0 + index, recipients: [`r${index % 7}@example.net`] });
     }
   };
   const started = performance.now();
@@ -148,9 +166,13 @@ async function main(): Promise<void> {
   lines.push('| store | mode | messages | keys per message | observe() per second |');
   lines.push('| --- | --- | ---: | ---: | ---: |');
 
+  const keysText = argument('--keys');
+  const keysPerMessage = keysText === undefined ? DEFAULT_KEYS_PER_MESSAGE : Number(keysText);
+  if (!Number.isInteger(keysPerMessage) || keysPerMessage < 1 || keysPerMessage > KEY_ORDER.length) {
+    throw new Error(`--keys must be an integer from 1 to ${KEY_ORDER.length}, got ${JSON.stringify(keysText)}.`);
+  }
   const memory = new MemoryBehaviourStore();
-  const keysPerMessage = messageKeys(0).length;
-  const memoryRate = await sequentialRate(memory, MEMORY_MESSAGES);
+  const memoryRate = await sequentialRate(memory, MEMORY_MESSAGES, keysPerMessage);
   lines.push(`| memory | sequential | ${MEMORY_MESSAGES} | ${keysPerMessage} | ${memoryRate.toFixed(0)} |`);
   await memory.close();
 
@@ -168,15 +190,19 @@ async function main(): Promise<void> {
   });
   try {
     await redis.observe(['warmup'], { now: T0, recipients: [] });
-    const sequential = await sequentialRate(redis, REDIS_SEQUENTIAL_MESSAGES);
+    const sequential = await sequentialRate(redis, REDIS_SEQUENTIAL_MESSAGES, keysPerMessage);
     lines.push(`| redis | sequential (one call at a time) | ${REDIS_SEQUENTIAL_MESSAGES} | ${keysPerMessage} | ${sequential.toFixed(0)} |`);
-    const concurrent = await concurrentRate(redis, REDIS_CONCURRENT_MESSAGES, REDIS_CONCURRENCY);
+    const concurrent = await concurrentRate(redis, REDIS_CONCURRENT_MESSAGES, REDIS_CONCURRENCY, keysPerMessage);
     lines.push(`| redis | ${REDIS_CONCURRENCY} calls in flight | ${REDIS_CONCURRENT_MESSAGES} | ${keysPerMessage} | ${concurrent.toFixed(0)} |`);
   } finally {
     await redis.close();
     await server?.stop();
   }
 
+  if (process.argv.includes('--no-memory')) {
+    console.log(lines.join('\n'));
+    return;
+  }
   lines.push('');
   lines.push('Memory store, one key per distinct sender (maxKeys set to the key count), measured in a fresh process per row:');
   lines.push('');

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { OptionsError, describeError } from '../errors.js';
+import { Deadlines } from './deadlines.js';
 import { BehaviourStoreError, BehaviourStoreTimeoutError, BehaviourStoreUnavailableError } from './errors.js';
 import {
   checkLabel,
@@ -18,6 +19,7 @@ import {
   type StoreLimits,
 } from './input.js';
 import { DEFAULT_TTL_MS } from './memory.js';
+import { luaScript, sendScriptCalls, type ScriptCall } from './redis-calls.js';
 import { INCREMENT_SCRIPT, OBSERVE_SCRIPT, REPORT_FIELDS, VERDICT_FIELDS } from './redis-script.js';
 import type { BehaviourEvent, BehaviourLabel, BehaviourStore, Clock, KeyStats, ObserveResult, WriteResult } from './types.js';
 
@@ -32,9 +34,11 @@ export const DEFAULT_RECONNECT_MAX_DELAY_MS = 2000;
  * short because close() waits this long when the client was reconnecting.
  */
 const DISCONNECT_TIMEOUT_MS = 20;
-/** Names of the script commands defined on the client. */
-const OBSERVE_COMMAND = 'spamwardObserve';
-const INCREMENT_COMMAND = 'spamwardIncrement';
+/** The scripts and their digests. The digests are computed once, when the module loads. */
+const OBSERVE = luaScript(OBSERVE_SCRIPT);
+const INCREMENT = luaScript(INCREMENT_SCRIPT);
+/** Number of Redis keys each script call passes (stats hash, recipient HyperLogLog), as EVALSHA's numkeys. */
+const KEYS_PER_CALL = '2';
 const STATS_REPLY_LENGTH = 9;
 /** Statuses of an ioredis client that is connecting and may become ready soon. */
 const CONNECTING_STATUSES = new Set(['wait', 'connecting', 'connect']);
@@ -66,6 +70,9 @@ interface ReadyWaiter {
   resolve: () => void;
   reject: (error: Error) => void;
 }
+
+/** Characters that `escapeTag` escapes. */
+const NEEDS_ESCAPE = /[%{}]/;
 
 /** Escapes the characters that would change the hash tag of a Redis key name. */
 function escapeTag(key: string): string {
@@ -102,12 +109,10 @@ function sumIncrements(writes: readonly NormalisedPendingWrite[]): Map<string, M
   return increments;
 }
 
-/** Flattens field increments into the field, amount pairs the scripts take as arguments. */
-function incrementArguments(byField: ReadonlyMap<string, number> | undefined): string[] {
-  const flat: string[] = [];
-  if (byField === undefined) return flat;
-  for (const [field, amount] of byField) flat.push(field, String(amount));
-  return flat;
+/** Appends field increments to script arguments as the field, amount pairs the scripts take. */
+function appendIncrements(args: string[], byField: ReadonlyMap<string, number> | undefined): void {
+  if (byField === undefined) return;
+  for (const [field, amount] of byField) args.push(field, String(amount));
 }
 
 function toCount(value: unknown): number {
@@ -161,8 +166,11 @@ export class RedisBehaviourStore implements BehaviourStore {
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
   private readonly clock: Clock;
+  /** `ttlMs` as the decimal string the scripts take. */
+  private readonly ttlText: string;
   private readonly limits: StoreLimits;
   private readonly waiters = new Set<ReadyWaiter>();
+  private readonly deadlines: Deadlines;
   private readyCount = 0;
   private lastError = '';
   private closed = false;
@@ -175,6 +183,7 @@ export class RedisBehaviourStore implements BehaviourStore {
       });
     }
     this.ttlMs = integerOption('ttlMs', options.ttlMs, DEFAULT_TTL_MS);
+    this.ttlText = String(this.ttlMs);
     this.timeoutMs = integerOption('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
     this.connectTimeoutMs = integerOption('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
     const maxDelay = integerOption('reconnectMaxDelayMs', options.reconnectMaxDelayMs, DEFAULT_RECONNECT_MAX_DELAY_MS);
@@ -192,8 +201,7 @@ export class RedisBehaviourStore implements BehaviourStore {
       disconnectTimeout: DISCONNECT_TIMEOUT_MS,
       retryStrategy: (attempt: number) => Math.min(attempt * 100, maxDelay),
     });
-    this.client.defineCommand(OBSERVE_COMMAND, { numberOfKeys: 2, lua: OBSERVE_SCRIPT });
-    this.client.defineCommand(INCREMENT_COMMAND, { numberOfKeys: 2, lua: INCREMENT_SCRIPT });
+    this.deadlines = new Deadlines(this.timeoutMs);
     // ioredis reports every failed connection attempt here; the failover store logs the outage once.
     this.client.on('error', (error: unknown) => {
       this.lastError = describeError(error);
@@ -220,8 +228,8 @@ export class RedisBehaviourStore implements BehaviourStore {
 
   /** Returns the two Redis key names of a behaviour key. */
   redisKeys(key: string): { stats: string; recipients: string } {
-    const base = `${this.keyPrefix}{${escapeTag(key)}}`;
-    return { stats: `${base}:s`, recipients: `${base}:r` };
+    const [stats, recipients] = this.redisKeyPair(key);
+    return { stats, recipients };
   }
 
   async observe(keys: readonly string[], event: BehaviourEvent): Promise<ObserveResult> {
@@ -230,24 +238,26 @@ export class RedisBehaviourStore implements BehaviourStore {
     const observed = new Set(call.keys);
     // Pending writes to keys this call does not observe go first, so every
     // pending write is applied before any observe script reads.
-    const pendingCommands: string[][] = [];
+    const calls: ScriptCall[] = [];
     for (const [key, byField] of increments) {
-      if (!observed.has(key)) pendingCommands.push(this.incrementCommand(key, byField));
+      if (!observed.has(key)) calls.push(this.incrementCall(key, byField));
     }
-    if (call.keys.length === 0 && pendingCommands.length === 0) return { stats: {}, degraded: call.degraded };
+    const pendingCount = calls.length;
+    if (call.keys.length === 0 && pendingCount === 0) return { stats: {}, degraded: call.degraded };
     const digests = call.recipients.map(recipientDigest);
     const verdictField = call.verdict === undefined ? '' : VERDICT_FIELDS[call.verdict];
     const now = String(call.nowMs);
-    const ttl = String(this.ttlMs);
-    const observeCommands = call.keys.map((key) => {
-      const names = this.redisKeys(key);
-      const own = incrementArguments(increments.get(key));
-      return [OBSERVE_COMMAND, names.stats, names.recipients, now, ttl, verdictField, String(own.length / 2), ...own, ...digests];
-    });
-    const replies = await this.execute([...pendingCommands, ...observeCommands], 'observe');
+    for (const key of call.keys) {
+      const own = increments.get(key);
+      const args = [KEYS_PER_CALL, ...this.redisKeyPair(key), now, this.ttlText, verdictField, String(own === undefined ? 0 : own.size)];
+      appendIncrements(args, own);
+      for (const digest of digests) args.push(digest);
+      calls.push({ script: OBSERVE, args });
+    }
+    const replies = await this.execute(calls, 'observe');
     const stats: Record<string, KeyStats> = {};
     call.keys.forEach((key, position) => {
-      const parsed = parseStats(replies[pendingCommands.length + position], call.nowMs);
+      const parsed = parseStats(replies[pendingCount + position], call.nowMs);
       if (parsed === null) {
         throw new BehaviourStoreError(`Redis returned an unexpected reply to the observe script for key ${JSON.stringify(key)}.`, { input: key });
       }
@@ -292,6 +302,7 @@ export class RedisBehaviourStore implements BehaviourStore {
     }
     const error = new BehaviourStoreUnavailableError('The Redis behaviour store is closed.');
     for (const waiter of this.waiters) waiter.reject(error);
+    this.deadlines.close();
   }
 
   private async countLabel(keys: readonly string[], label: BehaviourLabel, now: number | undefined, kind: 'verdict' | 'report label'): Promise<WriteResult> {
@@ -300,44 +311,71 @@ export class RedisBehaviourStore implements BehaviourStore {
     if (invalid !== null) return { degraded: [...call.degraded, invalid] };
     if (call.keys.length === 0) return { degraded: call.degraded };
     const field = kind === 'verdict' ? VERDICT_FIELDS[label] : REPORT_FIELDS[label];
-    const commands = call.keys.map((key) => this.incrementCommand(key, new Map([[field, 1]])));
-    await this.execute(commands, kind === 'verdict' ? 'recordVerdict' : 'recordReport');
+    const calls = call.keys.map((key) => this.incrementCall(key, new Map([[field, 1]])));
+    await this.execute(calls, kind === 'verdict' ? 'recordVerdict' : 'recordReport');
     return { degraded: call.degraded };
   }
 
+  /** Returns the stats hash and recipient HyperLogLog names of a behaviour key. */
+  private redisKeyPair(key: string): [string, string] {
+    const tag = NEEDS_ESCAPE.test(key) ? escapeTag(key) : key;
+    const base = `${this.keyPrefix}{${tag}}`;
+    return [`${base}:s`, `${base}:r`];
+  }
+
   /** Returns the script call that adds the increments to one key's hash fields and restarts the TTL of both its Redis keys. */
-  private incrementCommand(key: string, byField: ReadonlyMap<string, number>): string[] {
-    const names = this.redisKeys(key);
-    return [INCREMENT_COMMAND, names.stats, names.recipients, String(this.ttlMs), ...incrementArguments(byField)];
+  private incrementCall(key: string, byField: ReadonlyMap<string, number>): ScriptCall {
+    const args = [KEYS_PER_CALL, ...this.redisKeyPair(key), this.ttlText];
+    appendIncrements(args, byField);
+    return { script: INCREMENT, args };
   }
 
   /**
-   * Sends the commands as one pipeline and returns their replies, or rejects
-   * with a BehaviourStoreError subclass. Waiting for a connection that is
-   * still being established counts against the same `timeoutMs`.
+   * Sends the script calls in one round trip and returns their replies, or
+   * rejects with a BehaviourStoreError subclass. Waiting for a connection
+   * that is still being established counts against the same `timeoutMs`.
+   * The timeout comes from the store's shared `Deadlines` timer, not from a
+   * timer per call.
    */
-  private async execute(commands: string[][], operation: string): Promise<unknown[]> {
-    if (this.closed) throw new BehaviourStoreUnavailableError('The Redis behaviour store is closed.');
-    const deadline = this.startDeadline(operation);
-    let waiter: ReadyWaiter | undefined;
-    try {
-      if (this.client.status !== 'ready') {
-        const ready = this.waitUntilReady();
-        waiter = ready.waiter;
-        await Promise.race([ready.promise, deadline.promise]);
-      }
-      const exec = this.client.pipeline(commands).exec();
-      exec.catch(() => undefined);
-      const results = await Promise.race([exec, deadline.promise]);
-      if (results === null) throw new BehaviourStoreUnavailableError(`Redis ${operation} failed: the pipeline was discarded.`);
-      return results.map(([error, reply]) => {
-        if (error) throw this.classify(error, operation);
-        return reply;
+  private execute(calls: ScriptCall[], operation: string): Promise<unknown[]> {
+    if (this.closed) return Promise.reject(new BehaviourStoreUnavailableError('The Redis behaviour store is closed.'));
+    return new Promise<unknown[]>((resolve, reject) => {
+      let settled = false;
+      let waiter: ReadyWaiter | undefined;
+      const finish = (error: Error | null, replies: unknown[]): void => {
+        if (settled) return;
+        settled = true;
+        this.deadlines.remove(deadline);
+        if (waiter !== undefined) this.waiters.delete(waiter);
+        if (error === null) resolve(replies);
+        else reject(error);
+      };
+      const deadline = this.deadlines.add((reason) => {
+        const error =
+          reason === 'timeout'
+            ? new BehaviourStoreTimeoutError(`Redis ${operation} timed out after ${this.timeoutMs} ms.`)
+            : new BehaviourStoreUnavailableError(`Redis ${operation} failed: the behaviour store was closed.`);
+        finish(error, []);
       });
-    } finally {
-      deadline.cancel();
-      if (waiter !== undefined) this.waiters.delete(waiter);
-    }
+      const send = (): void => {
+        if (settled) return;
+        if (this.client.status !== 'ready') {
+          finish(new BehaviourStoreUnavailableError(`Redis ${operation} failed: the connection is ${this.client.status}.`), []);
+          return;
+        }
+        void sendScriptCalls(this.client, calls).then((replies) => {
+          const failed = replies.find((reply): reply is Error => reply instanceof Error);
+          finish(failed === undefined ? null : this.classify(failed, operation), replies);
+        });
+      };
+      if (this.client.status === 'ready') {
+        send();
+        return;
+      }
+      const ready = this.waitUntilReady();
+      waiter = ready.waiter;
+      ready.promise.then(send, (error: unknown) => finish(error instanceof Error ? error : new Error(String(error)), []));
+    });
   }
 
   /** Returns a promise that settles when the connection becomes ready or fails, and its waiter for removal. */
@@ -368,18 +406,6 @@ export class RedisBehaviourStore implements BehaviourStore {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** Starts a timer that rejects after `timeoutMs`; `cancel` clears it, so no timer outlives the call. */
-  private startDeadline(operation: string): { promise: Promise<never>; cancel: () => void } {
-    let timer: NodeJS.Timeout | undefined;
-    const promise = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new BehaviourStoreTimeoutError(`Redis ${operation} timed out after ${this.timeoutMs} ms.`));
-      }, this.timeoutMs);
-    });
-    promise.catch(() => undefined);
-    return { promise, cancel: () => clearTimeout(timer) };
   }
 
   private classify(error: Error, operation: string): BehaviourStoreError {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OptionsError } from '../../src/errors.js';
-import { BehaviourStoreError, BehaviourStoreUnavailableError } from '../../src/store/errors.js';
+import { BehaviourStoreError, BehaviourStoreTimeoutError, BehaviourStoreUnavailableError } from '../../src/store/errors.js';
 import { behaviourKeys } from '../../src/store/keys.js';
 import { RedisBehaviourStore, recipientDigest, type RedisBehaviourStoreOptions } from '../../src/store/redis.js';
 import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -351,6 +351,45 @@ describe('RedisBehaviourStore', () => {
     const store = open();
     await inspector.set(store.redisKeys('k').stats, 'not a hash');
     await expect(store.observe(['k'], { now: T, recipients: [] })).rejects.toBeInstanceOf(BehaviourStoreError);
+  });
+
+  it('times out while the server stalls', async () => {
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const store = open({ redis: { host: '127.0.0.1', port: proxy.port }, timeoutMs: 100 });
+      await store.observe(['k'], { now: T, recipients: [] });
+      proxy.pause();
+      await expect(store.observe(['k'], { now: T + 1, recipients: [] })).rejects.toBeInstanceOf(BehaviourStoreTimeoutError);
+      proxy.resume();
+      // The late reply of the timed-out call must not be taken for the reply of the next one.
+      await waitFor(async () => (await inspector.hget(store.redisKeys('k').stats, 'first')) !== null, 2000);
+      const { stats } = await store.observe(['k'], { now: T + 2, recipients: [] });
+      expect(stats.k?.count1m).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('settles a stalled call by close', async () => {
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const store = open({ redis: { host: '127.0.0.1', port: proxy.port }, timeoutMs: 200 });
+      await store.observe(['k'], { now: T, recipients: [] });
+      proxy.pause();
+      let outcome: unknown = 'pending';
+      const call = store.observe(['k'], { now: T + 1, recipients: [] }).then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+      void call.then((value) => {
+        outcome = value;
+      });
+      await store.close();
+      await Promise.resolve();
+      expect(outcome).toBeInstanceOf(BehaviourStoreError);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('rejects when no server listens', async () => {
