@@ -26,6 +26,14 @@ export interface SetMetrics {
   recallAtFpr01: number | null;
 }
 
+/** sha256 digests of what a model was trained on, so two versions can be compared without the data. */
+export interface ModelDataRecord {
+  /** sha256 of each training data set, by set name. */
+  sets: Record<string, string>;
+  /** sha256 of the feedback (corrected verdicts) used in training, or null when none was used. */
+  feedback: string | null;
+}
+
 export interface ModelManifest {
   format: typeof MODEL_FORMAT;
   version: string;
@@ -57,4 +65,8 @@ export interface ModelManifest {
   };
   /** sha256 of every file in the folder but the manifest, by file name. */
   checksums: Record<string, string>;
+  /** Registry version this model was trained from (fine-tuned or retrained on feedback), or null for a model trained from scratch. Absent in older manifests. */
+  parent?: string | null;
+  /** Digests of the training data and feedback. Absent in older manifests. */
+  data?: ModelDataRecord;
 }
