@@ -1,122 +1,101 @@
 /**
  * Rescan: re-scores stored messages (a quarantine after an outage or a model
- * update), writes one report row per message and optionally releases the
- * messages that now score below a threshold. A rerun with the same report
- * resumes where the last run stopped.
+ * update) on worker threads, writes one report row per message in input
+ * order, and optionally releases the messages that now score below a
+ * threshold. A rerun with the same report resumes where the last run stopped.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { describeError, OptionsError, SpamwardError } from '../errors.js';
-import { createScorer, type Scorer, type ScorerOptions } from '../pipeline/scorer.js';
-import { readMessages, STDIN_INPUT, type SourcedRaw } from '../pipeline/sources.js';
-import type { ScoreResult } from '../pipeline/types.js';
-import { exists, releaseMessage, releaseTarget, type ReleaseOutcome } from './release.js';
-import { openReport, rowKey, type RescanRow } from './report.js';
+import { OptionsError } from '../errors.js';
+import { createScorer, type ScorerOptions } from '../pipeline/scorer.js';
+import { readMessages, STDIN_INPUT, type SourcedMessage } from '../pipeline/sources.js';
+import { toItemError, type JobOutcome } from './job.js';
+import { createInProcessExecutor, resolveWorkerUrl, WorkerPool, type ExecutorResult, type ScoreExecutor } from './pool.js';
+import { containsOnlyMessage, openDestination, removeOriginal, type ReleaseDestination } from './release.js';
+import { openReport, rowKey, type ReportFile, type RescanRow } from './report.js';
+import type { ReleaseDecision, RescanEvent, RescanOptions, RescanSummary } from './types.js';
 
-export { RescanReportError, type RescanRow } from './report.js';
-export { releaseTarget } from './release.js';
+export type { ReleaseDecision, RescanEvent, RescanOptions, RescanReleaseOptions, RescanSummary } from './types.js';
+
+export { RescanReportError, readReportRows, type RescanRow } from './report.js';
+export { isMboxDestination, releaseTarget } from './release.js';
+export { ReleaseMboxError, MBOX_INDEX_SUFFIX } from './mbox-release.js';
+export { RescanWorkerError, WORKER_FAILED_CODE, resolveWorkerUrl } from './pool.js';
 
 /** Symbols kept per report row. */
 const DEFAULT_TOP_SYMBOLS = 5;
+/** Messages read ahead per worker thread when `maxInFlight` is not given. */
+const IN_FLIGHT_PER_WORKER = 4;
+/**
+ * Default milliseconds a worker thread may take for one message. Scoring
+ * takes milliseconds, and the parser bounds mailparser at 10 s, so only a
+ * hang reaches this.
+ */
+const DEFAULT_MESSAGE_TIMEOUT_MS = 60_000;
+/** Inputs that --move never removes, even when they contain one message. */
+const MBOX_FILE_NAME = /\.mbox(?:\.gz)?$/i;
 
-export interface RescanReleaseOptions {
-  /** Messages whose report score is strictly below this value are released. */
-  below: number;
-  /** Folder the messages are copied to as `<sha256>.eml`; created when missing. */
-  folder: string;
-  /** Copy the files. When false (the default) the run only lists what it would release. */
-  apply?: boolean;
+/** A message read from the inputs, waiting for its score or for its turn to be written. */
+interface Pending {
+  item: SourcedMessage;
+  sha256: string | null;
+  key: string;
+  /** Bytes of the message that were read, kept because the bytes themselves may be transferred to a worker. */
+  keptBytes: number;
+  /** Null when the message is not scored: a source failure, or a key already in the report or in flight. */
+  scoring: Promise<ExecutorResult> | null;
+  result: ExecutorResult | null;
 }
 
-export interface RescanOptions {
-  /** Files, folders, mbox files, Maildirs or `-`, as readMessages reads them. */
-  inputs: string[];
-  /** The JSONL report, appended to and used as the checkpoint. */
-  report: string;
-  /** Scorer options. `store` is always null, because stored messages must neither read nor add to the sender history of live mail. */
-  scorer?: ScorerOptions;
-  /** Replaces createScorer, for tests. */
-  createScorer?: (options: ScorerOptions) => Promise<Scorer>;
-  release?: RescanReleaseOptions;
-  /** Bytes read per message; see readMessages. Default 10 MiB. A truncated message is scored but never released. */
-  maxMessageBytes?: number;
-  /** Symbols kept per row, by absolute score. Default 5. */
-  topSymbols?: number;
-  /** Aborting stops the run after the current message. */
-  signal?: AbortSignal;
-  /** The stream read for the input `-`. Default process.stdin. */
-  stdin?: Readable;
-  /** Called once per message, after its row is in the report and any release is done. The run waits for a returned promise. */
-  onMessage?: (event: RescanEvent) => void | Promise<void>;
-}
-
-/** The outcome for one message that qualified for release. `planned` marks a dry run, and `failed` carries `error`. */
-export interface ReleaseDecision {
-  target: string;
-  outcome: ReleaseOutcome | 'planned' | 'truncated' | 'failed';
-  error?: string;
-}
-
-export interface RescanEvent {
-  row: RescanRow;
-  /** True when the row was already in the report and the message was not scored again. */
-  resumed: boolean;
-  /** Null when release is off or the message does not qualify. */
-  release: ReleaseDecision | null;
-}
-
-/** Totals of one run. Verdicts and errors count scored and resumed messages alike. */
-export interface RescanSummary {
-  ham: number;
-  suspect: number;
-  spam: number;
-  errors: number;
-  /** Messages whose row was already in the report. */
-  resumed: number;
-  released: number;
-  alreadyReleased: number;
-  /** Messages a dry run would release; those already in the release folder count as `alreadyReleased`. */
-  wouldRelease: number;
-  /** Releases that failed, and messages not released because only their start was read. */
-  releaseFailures: number;
-  /** Bytes of a partial last report line cut off at the start. */
-  truncatedReportBytes: number;
-  /** True when `signal` stopped the run early. */
-  interrupted: boolean;
-}
-
-function toItemError(error: unknown): { code: string; message: string } {
-  if (error instanceof SpamwardError) return { code: error.code, message: error.message };
-  return { code: 'SPAMWARD_ERROR', message: describeError(error) };
-}
-
-function round3(value: number): number {
-  const rounded = Math.round(value * 1000) / 1000;
-  return rounded === 0 ? 0 : rounded;
-}
-
-function resultRow(item: SourcedRaw, sha256: string, result: ScoreResult, topSymbols: number): RescanRow {
-  const degraded = [...result.degraded];
-  if (item.truncated) degraded.push(`source: message truncated to the first ${item.raw.length} of ${item.size} bytes`);
-  return {
-    source: item.source,
-    messageId: result.messageId,
-    sha256,
-    verdict: result.verdict,
-    score: round3(result.score),
-    symbols: [...result.symbols]
-      .sort((a, b) => Math.abs(b.score) - Math.abs(a.score))
-      .slice(0, topSymbols)
-      .map((symbol) => ({ name: symbol.name, score: round3(symbol.score) })),
-    degraded,
-    error: null,
-  };
+interface RunState {
+  report: ReportFile;
+  destination: ReleaseDestination | null;
+  summary: RescanSummary;
+  stopped: boolean;
 }
 
 function errorRow(source: string, sha256: string | null, error: { code: string; message: string }): RescanRow {
-  return { source, messageId: null, sha256, verdict: null, score: null, symbols: [], degraded: [], error: { code: error.code, message: error.message } };
+  return {
+    source,
+    messageId: null,
+    sha256,
+    verdict: null,
+    score: null,
+    symbols: [],
+    degraded: [],
+    error: { code: error.code, message: error.message },
+    previousScore: null,
+    previousFlagged: null,
+    modelVersion: null,
+  };
+}
+
+function outcomeRow(pending: Pending, outcome: JobOutcome): RescanRow {
+  const { item, sha256 } = pending;
+  if (outcome.error !== undefined) return errorRow(item.source, sha256, outcome.error);
+  const degraded = [...outcome.fields.degraded];
+  if ('raw' in item && item.truncated) degraded.push(`source: message truncated to the first ${pending.keptBytes} of ${item.size} bytes`);
+  const { fields } = outcome;
+  return {
+    source: item.source,
+    messageId: fields.messageId,
+    sha256,
+    verdict: fields.verdict,
+    score: fields.score,
+    symbols: fields.symbols,
+    degraded,
+    error: null,
+    previousScore: fields.previousScore,
+    previousFlagged: fields.previousFlagged,
+    modelVersion: fields.modelVersion,
+  };
+}
+
+function positiveInteger(value: number | undefined, name: string, fallback: number): number {
+  const resolved = value ?? fallback;
+  if (!Number.isInteger(resolved) || resolved < 1) throw new OptionsError(`${name} must be a positive integer, got ${JSON.stringify(value)}.`, { input: name });
+  return resolved;
 }
 
 function validate(options: RescanOptions): void {
@@ -124,40 +103,90 @@ function validate(options: RescanOptions): void {
   if (!Number.isInteger(topSymbols) || topSymbols < 0) {
     throw new OptionsError(`topSymbols must be a non-negative integer, got ${JSON.stringify(options.topSymbols)}.`, { input: 'topSymbols' });
   }
-  if (options.release !== undefined && !Number.isFinite(options.release.below)) {
-    throw new OptionsError(`release.below must be a finite number, got ${JSON.stringify(options.release.below)}.`, { input: 'release.below' });
+  const release = options.release;
+  if (release === undefined) return;
+  if (!Number.isFinite(release.below)) {
+    throw new OptionsError(`release.below must be a finite number, got ${JSON.stringify(release.below)}.`, { input: 'release.below' });
   }
-  if (options.release !== undefined && options.release.folder === '') {
-    throw new OptionsError('release.folder must be a folder path, got an empty string.', { input: 'release.folder' });
+  if (release.destination === '') {
+    throw new OptionsError('release.destination must be a folder or mbox path, got an empty string.', { input: 'release.destination' });
   }
-  // Released files inside an input folder would be read back as new messages on the next run.
-  const folder = options.release === undefined ? null : path.resolve(options.release.folder);
+  // Released files inside an input would be read back as new messages on the next run.
+  const destination = path.resolve(release.destination);
   for (const input of options.inputs) {
-    if (folder === null || input === STDIN_INPUT) continue;
-    const relative = path.relative(path.resolve(input), folder);
+    if (input === STDIN_INPUT) continue;
+    const relative = path.relative(path.resolve(input), destination);
     if (!relative.startsWith('..') && !path.isAbsolute(relative)) {
-      throw new OptionsError(`The release folder ${options.release?.folder ?? ''} is inside the input ${input}; choose a folder outside the inputs.`, { input: 'release.folder' });
+      throw new OptionsError(`The release destination ${release.destination} is inside the input ${input}; choose a path outside the inputs.`, { input: 'release.destination' });
     }
   }
 }
 
-/** Releases the message of `row` when it qualifies. A failure is returned, not thrown, so the run goes on. */
-async function decideRelease(row: RescanRow, item: SourcedRaw, release: RescanReleaseOptions | undefined): Promise<ReleaseDecision | null> {
-  if (release === undefined || row.sha256 === null || row.score === null || row.error !== null) return null;
-  if (!(row.score < release.below)) return null;
-  const target = releaseTarget(release.folder, row.sha256);
+/** Keeps only what a worker can receive: no logger, no store, no shared DNS client. */
+function workerScorerOptions(options: ScorerOptions | undefined): ScorerOptions {
+  const { logger: _logger, store: _store, ...rest } = options ?? {};
+  if (rest.auth?.dnsClient === undefined) return { ...rest, store: null };
+  const { dnsClient: _client, ...auth } = rest.auth;
+  return { ...rest, auth, store: null };
+}
+
+async function createExecutor(options: RescanOptions, workers: number, topSymbols: number): Promise<ScoreExecutor> {
+  if (workers === 1 || options.createScorer !== undefined) {
+    return createInProcessExecutor(options.createScorer ?? createScorer, options.scorer ?? {}, topSymbols, options.signal);
+  }
+  const logger = options.scorer?.logger;
+  return WorkerPool.start({
+    size: workers,
+    scorer: workerScorerOptions(options.scorer),
+    topSymbols,
+    messageTimeoutMs: positiveInteger(options.messageTimeoutMs, 'messageTimeoutMs', DEFAULT_MESSAGE_TIMEOUT_MS),
+    workerUrl: options.workerUrl ?? resolveWorkerUrl(import.meta.url),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    onWarning: (message) => {
+      if (logger !== undefined) logger.warn(message);
+      else process.emitWarning(message, { code: 'SPAMWARD_DEGRADED' });
+    },
+  });
+}
+
+/** Releases the message when its score qualifies, then removes the original with `move`. A failure is returned, not thrown, so the run goes on. */
+async function decideRelease(pending: Pending, score: number | null, raw: Buffer | null, state: RunState, options: RescanOptions): Promise<ReleaseDecision | null> {
+  const { release, maxMessageBytes } = options;
+  const { destination } = state;
+  const { item, sha256 } = pending;
+  if (release === undefined || destination === null || sha256 === null || score === null || !('raw' in item)) return null;
+  if (!(score < release.below)) return null;
+  const target = destination.target(sha256);
   if (item.truncated) return { target, outcome: 'truncated' };
-  if (release.apply !== true) return { target, outcome: (await exists(target)) ? 'exists' : 'planned' };
+  let singleFile = item.offset === undefined && item.path !== STDIN_INPUT;
+  // A file named .mbox stays an mbox even with one message, because a delivery agent may still append to it.
+  const mboxName = MBOX_FILE_NAME.test(item.path);
+  if (release.move === true && item.offset === 0 && item.path !== STDIN_INPUT && !mboxName) singleFile = await containsOnlyMessage(item.path, sha256, maxMessageBytes);
+  if (release.apply !== true) {
+    const decision: ReleaseDecision = { target, outcome: (await destination.has(sha256)) ? 'exists' : 'planned' };
+    if (release.move === true) decision.move = singleFile ? 'planned' : 'refused';
+    return decision;
+  }
+  let decision: ReleaseDecision;
   try {
-    return { target, outcome: await releaseMessage(item.raw, row.sha256, release.folder) };
+    if (raw === null || raw.length === 0) throw new Error('the message bytes are no longer available');
+    decision = { target, outcome: await destination.release(raw, sha256) };
   } catch (error) {
-    return { target, outcome: 'failed', error: describeError(error) };
+    return { target, outcome: 'failed', error: toItemError(error).message };
+  }
+  if (release.move !== true) return decision;
+  if (!singleFile) return { ...decision, move: 'refused' };
+  try {
+    await removeOriginal(item.path);
+    return { ...decision, move: 'moved' };
+  } catch (error) {
+    return { ...decision, move: 'failed', moveError: toItemError(error).message };
   }
 }
 
 function count(summary: RescanSummary, event: RescanEvent): void {
-  if (event.row.error !== null) summary.errors += 1;
-  else if (event.row.verdict !== null) summary[event.row.verdict] += 1;
+  if (event.verdict === null) summary.errors += 1;
+  else summary[event.verdict] += 1;
   if (event.resumed) summary.resumed += 1;
   switch (event.release?.outcome) {
     case 'written':
@@ -176,80 +205,159 @@ function count(summary: RescanSummary, event: RescanEvent): void {
     case undefined:
       break;
   }
+  if (event.release?.move === 'moved') summary.moved += 1;
+  else if (event.release?.move === 'refused' || event.release?.move === 'failed') summary.notMoved += 1;
 }
 
 /**
- * Re-scores every message of `options.inputs` with one scorer and appends a
- * row per message to `options.report`. Messages whose sha256 and source
+ * Writes the finished messages at the head of `window` in one batch: their
+ * new rows are appended with one fsync, and then each message is released
+ * and reported. Stops at the first message still being scored, or at a
+ * cancelled one, which ends the run.
+ */
+async function flushReady(window: Pending[], inFlight: Set<string>, state: RunState, options: RescanOptions): Promise<void> {
+  const batch: Pending[] = [];
+  for (const pending of window) {
+    if (pending.scoring !== null && pending.result === null) break;
+    if (pending.result?.cancelled === true) {
+      state.stopped = true;
+      break;
+    }
+    batch.push(pending);
+  }
+  if (batch.length === 0) return;
+  window.splice(0, batch.length);
+
+  // A message is resumed when the report, or an earlier message of this batch, has its key.
+  const { checkpoint } = state.report;
+  const rows: (RescanRow | null)[] = [];
+  const batchKeys = new Set<string>();
+  for (const pending of batch) {
+    let row: RescanRow | null = null;
+    if (pending.result !== null && pending.result.cancelled !== true) row = outcomeRow(pending, pending.result.outcome);
+    else if ('error' in pending.item && !checkpoint.has(null, pending.item.source) && !batchKeys.has(pending.key)) row = errorRow(pending.item.source, null, toItemError(pending.item.error));
+    batchKeys.add(pending.key);
+    rows.push(row);
+  }
+  // The rows go in first. A crash before a release is repaired on rerun, because resumed rows are released too.
+  await state.report.append(rows.filter((row): row is RescanRow => row !== null));
+
+  for (const [index, pending] of batch.entries()) {
+    inFlight.delete(pending.key);
+    const row = rows[index] ?? null;
+    const entry = row === null ? checkpoint.get(pending.sha256, pending.item.source) : undefined;
+    let verdict = entry?.verdict ?? null;
+    let score = entry?.score ?? null;
+    if (row !== null) {
+      verdict = row.error === null ? row.verdict : null;
+      score = row.error === null ? row.score : null;
+    }
+    let raw: Buffer | null = null;
+    if (pending.result !== null && pending.result.cancelled !== true) raw = pending.result.bytes;
+    else if ('raw' in pending.item) raw = pending.item.raw;
+    const event: RescanEvent = {
+      source: pending.item.source,
+      row,
+      verdict,
+      score,
+      resumed: row === null,
+      size: 'raw' in pending.item ? pending.item.size : 0,
+      release: await decideRelease(pending, score, raw, state, options),
+    };
+    count(state.summary, event);
+    await options.onMessage?.(event);
+  }
+}
+
+/** Reads the next message and starts scoring it unless the report or the messages in flight have its key. */
+function admit(item: SourcedMessage, executor: ScoreExecutor, inFlight: Set<string>, report: ReportFile): Pending {
+  if ('error' in item) return { item, sha256: null, key: rowKey(null, item.source), keptBytes: 0, scoring: null, result: null };
+  const sha256 = createHash('sha256').update(item.raw).digest('hex');
+  const key = rowKey(sha256, item.source);
+  const pending: Pending = { item, sha256, key, keptBytes: item.raw.length, scoring: null, result: null };
+  if (report.checkpoint.has(sha256, item.source) || inFlight.has(key)) return pending;
+  inFlight.add(key);
+  pending.scoring = executor.score(item.raw).then((result) => {
+    pending.result = result;
+    return result;
+  });
+  // The rejection is awaited when the message reaches the head of the window; this only keeps it from being reported as unhandled before then.
+  pending.scoring.catch(() => undefined);
+  return pending;
+}
+
+/**
+ * Re-scores every message of `options.inputs` and appends a row per message
+ * to `options.report`, in input order. Messages whose sha256 and source
  * already have a row are not scored again, but still released when their
  * row qualifies, so a dry run followed by a run with `apply` releases all.
- * A message that cannot be read or scored gets a row with `error`, and the
- * run goes on.
+ * A message that cannot be read or scored, also one whose worker thread
+ * stopped, gets a row with `error`, and the run goes on.
  *
- * Throws an OptionsError for invalid options, a RescanReportError when the
- * report cannot be opened or parsed, the ModelLoadError of createScorer, and
- * the system error when the release folder cannot be created or a report row
- * cannot be written.
+ * Throws an OptionsError for invalid options, and a RescanReportError when
+ * the report cannot be opened or parsed. Throws the ModelLoadError of
+ * createScorer, a RescanWorkerError when worker threads cannot start, and a
+ * ReleaseMboxError when the release mbox cannot be opened. Throws the system
+ * error when the release folder cannot be created or a row cannot be written.
  */
 export async function rescan(options: RescanOptions): Promise<RescanSummary> {
   validate(options);
   const topSymbols = options.topSymbols ?? DEFAULT_TOP_SYMBOLS;
-  const release = options.release;
-  if (release?.apply === true) await mkdir(release.folder, { recursive: true });
+  const workers = positiveInteger(options.workers, 'workers', os.availableParallelism());
+  const maxInFlight = positiveInteger(options.maxInFlight, 'maxInFlight', IN_FLIGHT_PER_WORKER * workers);
 
   const report = await openReport(options.report);
-  const summary: RescanSummary = {
-    ham: 0,
-    suspect: 0,
-    spam: 0,
-    errors: 0,
-    resumed: 0,
-    released: 0,
-    alreadyReleased: 0,
-    wouldRelease: 0,
-    releaseFailures: 0,
-    truncatedReportBytes: report.truncatedBytes,
-    interrupted: false,
+  const state: RunState = {
+    report,
+    destination: null,
+    summary: {
+      ham: 0,
+      suspect: 0,
+      spam: 0,
+      errors: 0,
+      resumed: 0,
+      released: 0,
+      alreadyReleased: 0,
+      wouldRelease: 0,
+      releaseFailures: 0,
+      moved: 0,
+      notMoved: 0,
+      truncatedReportBytes: report.truncatedBytes,
+      interrupted: false,
+    },
+    stopped: false,
   };
-  let scorer: Scorer | null = null;
+  let executor: ScoreExecutor | null = null;
   try {
-    scorer = await (options.createScorer ?? createScorer)({ ...options.scorer, store: null });
+    if (options.release !== undefined) state.destination = await openDestination(options.release.destination, options.release.apply === true);
+    executor = await createExecutor(options, workers, topSymbols);
+    const window: Pending[] = [];
+    const inFlight = new Set<string>();
     const messages = readMessages(options.inputs, { maxMessageBytes: options.maxMessageBytes, signal: options.signal, stdin: options.stdin });
-    for await (const item of messages) {
-      let event: RescanEvent;
-      if ('error' in item) {
-        const existing = report.rows.get(rowKey(null, item.source));
-        const row = existing ?? errorRow(item.source, null, item.error);
-        if (existing === undefined) await report.append(row);
-        event = { row, resumed: existing !== undefined, release: null };
-      } else {
-        const sha256 = createHash('sha256').update(item.raw).digest('hex');
-        const existing = report.rows.get(rowKey(sha256, item.source));
-        let row: RescanRow;
-        if (existing !== undefined) {
-          row = existing;
-        } else {
-          try {
-            row = resultRow(item, sha256, await scorer.score(item.raw), topSymbols);
-          } catch (error) {
-            row = errorRow(item.source, sha256, toItemError(error));
-          }
-          await report.append(row);
+    try {
+      for await (const item of messages) {
+        window.push(admit(item, executor, inFlight, report));
+        await flushReady(window, inFlight, state, options);
+        while (window.length >= maxInFlight && !state.stopped) {
+          await window[0]?.scoring;
+          await flushReady(window, inFlight, state, options);
         }
-        // The row goes in first. A crash before the release is repaired on rerun, because resumed rows are released too.
-        event = { row, resumed: existing !== undefined, release: await decideRelease(row, item, release) };
+        if (state.stopped || options.signal?.aborted === true) break;
       }
-      count(summary, event);
-      await options.onMessage?.(event);
-      if (options.signal?.aborted === true) break;
+    } catch (error) {
+      // readMessages throws the abort reason when the signal stops a read; any other error stops the run.
+      if (options.signal?.aborted !== true || error !== options.signal.reason) throw error;
     }
-  } catch (error) {
-    // readMessages throws the abort reason when the signal stops a read.
-    if (options.signal?.aborted !== true) throw error;
+    // The messages already read are written, unless the abort cancelled them.
+    while (window.length > 0 && !state.stopped) {
+      await window[0]?.scoring;
+      await flushReady(window, inFlight, state, options);
+    }
   } finally {
     await report.close();
-    await scorer?.close();
+    await executor?.close();
+    await state.destination?.close();
   }
-  summary.interrupted = options.signal?.aborted === true;
-  return summary;
+  state.summary.interrupted = options.signal?.aborted === true;
+  return state.summary;
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -8,8 +7,8 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScorer as realCreateScorer, type Scorer, type ScorerOptions } from '../../src/pipeline/scorer.js';
-import type { RescanRow } from '../../src/rescan/index.js';
 import { CapturedStream, run } from '../cli/capture.js';
+import { killAfterRows, lineCount, readRows, runToExit } from '../helpers/rescan.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const BUILT_RESCAN = fileURLToPath(new URL('../../dist/src/rescan/index.js', import.meta.url));
@@ -45,22 +44,6 @@ async function messageFolder(name: string, count: number): Promise<string> {
   await mkdir(folder, { recursive: true });
   for (let i = 0; i < count; i += 1) await writeFile(path.join(folder, `${String(i).padStart(3, '0')}.eml`), message(i));
   return folder;
-}
-
-async function readRows(file: string): Promise<RescanRow[]> {
-  const text = await readFile(file, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as RescanRow);
-}
-
-async function lineCount(file: string): Promise<number> {
-  try {
-    return (await readFile(file, 'utf8')).split('\n').length - 1;
-  } catch {
-    return 0;
-  }
 }
 
 describe('rescan command', () => {
@@ -151,7 +134,7 @@ describe('rescan command', () => {
     const result = await run(['rescan', folder, '--report', path.join(root, 'progress.jsonl'), '--no-model'], { stderr, isTTY: { stderr: true } });
 
     expect(result.code).toBe(0);
-    expect(stderr.text).toMatch(/Scanning: \d+ messages/);
+    expect(stderr.text).toMatch(/Rescanning: \d+ messages \| \d+\/s \| ETA /);
     expect(stderr.text).toContain('Rescanned 12 messages: 12 ham');
   });
 
@@ -180,6 +163,67 @@ describe('rescan command', () => {
   });
 });
 
+describe('rescan reports and options', () => {
+  it('writes CSV and HTML reports', async () => {
+    const folder = await messageFolder('reports', 3);
+    await writeFile(path.join(folder, '003.eml'), `X-Spam-Status: Yes, score=8.1 required=5.0\n${message(3)}`);
+    const report = path.join(root, 'reports.jsonl');
+    const csv = path.join(root, 'reports.csv');
+    const html = path.join(root, 'reports.html');
+    const result = await run(['rescan', folder, '--report', report, '--no-model', '--workers', '1', '--csv', csv, '--html', html]);
+
+    expect(result.code).toBe(0);
+    const lines = (await readFile(csv, 'utf8')).trimEnd().split('\r\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]?.startsWith('source,messageId,sha256,verdict,score,previousScore')).toBe(true);
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain('<tr><td>ham</td><td>4</td></tr>');
+    expect(page).toContain('1 of 1 messages with an earlier verdict changed');
+    expect(result.stderr).toContain('1 of 1 messages with an earlier verdict changed (0 now flagged, 1 no longer flagged)');
+  });
+
+  it('writes the same reports after a resume', async () => {
+    const folder = await messageFolder('resumed-reports', 4);
+    const whole = path.join(root, 'whole.jsonl');
+    await run(['rescan', folder, '--report', whole, '--no-model', '--workers', '1', '--csv', `${whole}.csv`]);
+    const partial = path.join(root, 'partial.jsonl');
+    const firstTwo = (await readFile(whole, 'utf8')).split('\n').slice(0, 2).join('\n');
+    await writeFile(partial, `${firstTwo}\n`);
+    await run(['rescan', folder, '--report', partial, '--no-model', '--workers', '1', '--csv', `${partial}.csv`]);
+
+    expect(await readFile(`${partial}.csv`, 'utf8')).toBe(await readFile(`${whole}.csv`, 'utf8'));
+  });
+
+  it('rejects an invalid worker count', async () => {
+    for (const value of ['0', '-1', '1.5', 'two']) {
+      const result = await run(['rescan', root, '--report', path.join(root, 'workers.jsonl'), '--workers', value]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('Expected a whole number of threads');
+    }
+  });
+
+  it('turns DNS off with --no-dns', async () => {
+    const folder = await messageFolder('no-dns', 1);
+    // Nothing listens on this loopback port, so a DNS check would fail or time out.
+    const resolver = ['--resolver', '127.0.0.1:9', '--auth-deadline', '300'];
+    const withDns = path.join(root, 'with-dns.jsonl');
+    const withoutDns = path.join(root, 'without-dns.jsonl');
+    await run(['rescan', folder, '--report', withDns, '--no-model', '--workers', '1', ...resolver]);
+    await run(['rescan', folder, '--report', withoutDns, '--no-model', '--workers', '1', ...resolver, '--no-dns']);
+
+    expect((await readRows(withDns))[0]?.degraded.some((entry) => entry.startsWith('auth:'))).toBe(true);
+    expect((await readRows(withoutDns))[0]?.degraded.filter((entry) => entry.startsWith('auth:'))).toEqual([]);
+  });
+
+  it('documents the authentication default', async () => {
+    const result = await run(['help', 'rescan']);
+
+    expect(result.stdout).toContain('--no-dns');
+    expect(result.stdout).toContain('--trust-authserv-id');
+    expect(result.stdout).toMatch(/else they\s+are skipped/);
+  });
+});
+
 describe.skipIf(skipWithoutBuild)('rescan after SIGKILL', () => {
   it('resumes with one row per message', { timeout: 2 * CHILD_TIMEOUT_MS }, async () => {
     const folder = await messageFolder('killed', KILL_TEST_MESSAGES);
@@ -187,33 +231,11 @@ describe.skipIf(skipWithoutBuild)('rescan after SIGKILL', () => {
     const releaseTo = path.join(root, 'killed-out');
     const args = [MAIN, 'rescan', folder, '--report', report, '--release-below', '100', '--release-to', releaseTo, '--yes'];
 
-    const killedBy = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { stdio: 'ignore' });
-      const deadline = setTimeout(() => {
-        clearInterval(poll);
-        child.kill('SIGKILL');
-        reject(new Error(`rescan did not write ${ROWS_BEFORE_KILL} rows within ${CHILD_TIMEOUT_MS} ms`));
-      }, CHILD_TIMEOUT_MS);
-      const poll = setInterval(() => {
-        void lineCount(report).then((count) => {
-          if (count >= ROWS_BEFORE_KILL) {
-            clearInterval(poll);
-            child.kill('SIGKILL');
-          }
-        });
-      }, 2);
-      child.on('error', reject);
-      child.on('exit', (_code, signal) => {
-        clearInterval(poll);
-        clearTimeout(deadline);
-        resolve(signal);
-      });
-    });
+    const killedBy = await killAfterRows(args, report, ROWS_BEFORE_KILL, CHILD_TIMEOUT_MS);
     expect(killedBy).toBe('SIGKILL');
     expect(await lineCount(report)).toBeLessThan(KILL_TEST_MESSAGES);
 
-    const rerun = spawn(process.execPath, args, { stdio: 'ignore' });
-    const code = await new Promise<number | null>((resolve) => rerun.on('exit', resolve));
+    const code = await runToExit(args);
     expect(code).toBe(0);
 
     const rows = await readRows(report);

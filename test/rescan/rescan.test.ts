@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptionsError, ParseError } from '../../src/errors.js';
 import { createScorer as realCreateScorer, type Scorer, type ScorerOptions } from '../../src/pipeline/scorer.js';
 import { rescan, RescanReportError, type RescanOptions, type RescanRow } from '../../src/rescan/index.js';
+import { readRows } from '../helpers/rescan.js';
 
 const HEURISTICS_ONLY = { modelDir: null };
 const HAM = 'From: alice@example.com\nTo: bob@example.com\nSubject: Lunch {n}\nMessage-ID: <lunch-{n}@example.com>\nDate: Fri, 4 Dec 2026 10:00:00 +0000\n\nShall we meet at noon?\n';
@@ -38,16 +39,8 @@ async function quarantine(name: string, count = 3): Promise<string> {
   return folder;
 }
 
-async function readRows(file: string): Promise<RescanRow[]> {
-  const text = await readFile(file, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as RescanRow);
-}
-
 function run(options: Omit<RescanOptions, 'scorer'>): ReturnType<typeof rescan> {
-  return rescan({ scorer: HEURISTICS_ONLY, ...options });
+  return rescan({ scorer: HEURISTICS_ONLY, workers: 1, ...options });
 }
 
 describe('rescan scoring', () => {
@@ -212,9 +205,9 @@ describe('rescan release', () => {
     const summary = await run({
       inputs: [folder],
       report,
-      release: { below, folder: releaseTo },
+      release: { below, destination: releaseTo },
       onMessage: (event) => {
-        if (event.release?.outcome === 'planned') planned.push(event.row.source);
+        if (event.release?.outcome === 'planned') planned.push(event.source);
       },
     });
 
@@ -230,7 +223,7 @@ describe('rescan release', () => {
     const originals = new Map<string, Buffer>();
     for (const name of await readdir(folder)) originals.set(name, await readFile(path.join(folder, name)));
     const releaseTo = path.join(root, 'apply-out');
-    const summary = await run({ inputs: [folder], report, release: { below, folder: releaseTo, apply: true } });
+    const summary = await run({ inputs: [folder], report, release: { below, destination: releaseTo, apply: true } });
 
     const expected = [0, 1, 2].map((i) => `${sha256(HAM.replaceAll('{n}', String(i)))}.eml`).sort();
     expect((await readdir(releaseTo)).sort()).toEqual(expected);
@@ -247,26 +240,26 @@ describe('rescan release', () => {
     const report = path.join(root, 'again.jsonl');
     const below = await threshold(folder, report);
     const releaseTo = path.join(root, 'again-out');
-    await run({ inputs: [folder], report, release: { below, folder: releaseTo, apply: true } });
+    await run({ inputs: [folder], report, release: { below, destination: releaseTo, apply: true } });
     const target = path.join(releaseTo, `${sha256(HAM.replaceAll('{n}', '0'))}.eml`);
     const before = await stat(target);
-    const summary = await run({ inputs: [folder], report, release: { below, folder: releaseTo, apply: true } });
+    const summary = await run({ inputs: [folder], report, release: { below, destination: releaseTo, apply: true } });
 
     expect(summary.released).toBe(0);
     expect(summary.alreadyReleased).toBe(1);
     expect((await stat(target)).mtimeMs).toBe(before.mtimeMs);
     expect(await readdir(releaseTo)).toHaveLength(1);
-    const dryRun = await run({ inputs: [folder], report, release: { below, folder: releaseTo } });
+    const dryRun = await run({ inputs: [folder], report, release: { below, destination: releaseTo } });
     expect(dryRun.wouldRelease).toBe(0);
     expect(dryRun.alreadyReleased).toBe(1);
   });
 
   it('rejects a folder inside the inputs', async () => {
     const folder = await quarantine('inside', 1);
-    const release = { below: 100, folder: path.join(folder, 'released'), apply: true };
+    const release = { below: 100, destination: path.join(folder, 'released'), apply: true };
 
     await expect(run({ inputs: [folder], report: path.join(root, 'inside.jsonl'), release })).rejects.toThrow(OptionsError);
-    await expect(stat(release.folder)).rejects.toThrow();
+    await expect(stat(release.destination)).rejects.toThrow();
   });
 
   it('keeps going when a release fails', async () => {
@@ -280,7 +273,7 @@ describe('rescan release', () => {
     const summary = await run({
       inputs: [folder],
       report,
-      release: { below, folder: releaseTo, apply: true },
+      release: { below, destination: releaseTo, apply: true },
       onMessage: (event) => {
         if (event.release?.outcome === 'failed') failures.push(event.release.error ?? '');
       },
@@ -293,6 +286,6 @@ describe('rescan release', () => {
   });
 
   it('rejects a non-finite threshold', async () => {
-    await expect(run({ inputs: [], report: path.join(root, 'nan.jsonl'), release: { below: Number.NaN, folder: root } })).rejects.toThrow('release.below');
+    await expect(run({ inputs: [], report: path.join(root, 'nan.jsonl'), release: { below: Number.NaN, destination: root } })).rejects.toThrow('release.below');
   });
 });
