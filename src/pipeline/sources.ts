@@ -2,10 +2,11 @@
  * Message sources: turns paths and standard input into raw messages, one at
  * a time and in a deterministic order. Single-message files, mbox files,
  * folders of .eml files and Maildir folders are read, each optionally
- * gzip-compressed. Nothing is read whole: mbox files are split while they
- * stream, and every message is capped at `maxMessageBytes`.
+ * gzip-compressed. Only small files of a folder are read whole: mbox files
+ * are split while they stream, and every message is capped at
+ * `maxMessageBytes`.
  */
-import { createReadStream, type Dirent } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
@@ -22,6 +23,8 @@ const MESSAGE_FILE_NAME = /\.(?:eml|mbox)(?:\.gz)?$/i;
 /** Maildir subfolders that contain delivered messages, in reading order. `tmp` contains deliveries in progress and is skipped. */
 const MAILDIR_MESSAGE_FOLDERS = ['cur', 'new'] as const;
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+/** Files of a folder up to this many bytes are read whole with blocking calls; larger ones stream. */
+const SMALL_FILE_BYTES = 256 * 1024;
 
 /** A message read from a source. */
 export interface SourcedRaw {
@@ -227,6 +230,34 @@ async function* readFile(file: string, context: ReadContext): AsyncGenerator<Sou
   yield* readStream(file, createReadStream(file), context);
 }
 
+/**
+ * Reads a file whole, with blocking calls, when it has at most
+ * SMALL_FILE_BYTES. Returns null for a larger file and for one that cannot
+ * be read, which then streams, so the stream read reports the error. For a
+ * message file of a few kilobytes, the four system calls cost far less than
+ * the round trips of a stream through the thread pool.
+ */
+function readSmallFile(file: string): Buffer | null {
+  let descriptor: number | undefined;
+  try {
+    descriptor = openSync(file, 'r');
+    if (fstatSync(descriptor).size > SMALL_FILE_BYTES) return null;
+    return readFileSync(descriptor);
+  } catch {
+    return null;
+  } finally {
+    if (descriptor !== undefined) closeSync(descriptor);
+  }
+}
+
+/** Reads one file of a folder: whole when it is small, else as a stream. */
+async function* readFolderFile(file: string, context: ReadContext): AsyncGenerator<SourcedMessage> {
+  context.signal?.throwIfAborted();
+  const bytes = readSmallFile(file);
+  if (bytes === null) yield* readFile(file, context);
+  else yield* readStream(file, Readable.from(bytes.length > 0 ? [bytes] : []), context);
+}
+
 function compareNames(a: Dirent, b: Dirent): number {
   if (a.name < b.name) return -1;
   return a.name > b.name ? 1 : 0;
@@ -287,7 +318,7 @@ async function* readMaildir(folder: string, entries: Dirent[], context: ReadCont
         yield readFailure(filePath, error);
         continue;
       }
-      yield* readFile(filePath, context);
+      yield* readFolderFile(filePath, context);
     }
   }
   for (const entry of entries) {
@@ -334,7 +365,7 @@ async function* readFolder(folder: string, context: ReadContext): AsyncGenerator
       continue;
     }
     if (kind === 'folder') yield* readFolder(entryPath, context);
-    else if (kind === 'file' && MESSAGE_FILE_NAME.test(entry.name)) yield* readFile(entryPath, context);
+    else if (kind === 'file' && MESSAGE_FILE_NAME.test(entry.name)) yield* readFolderFile(entryPath, context);
   }
 }
 

@@ -22,6 +22,8 @@ export { RescanReportError, readReportRows, type RescanRow } from './report.js';
 export { isMboxDestination, releaseTarget } from './release.js';
 export { ReleaseMboxError, MBOX_INDEX_SUFFIX } from './mbox-release.js';
 export { RescanWorkerError, WORKER_FAILED_CODE, resolveWorkerUrl } from './pool.js';
+export { writeCsvReport } from './csv.js';
+export { writeHtmlReport } from './html.js';
 
 /** Symbols kept per report row. */
 const DEFAULT_TOP_SYMBOLS = 5;
@@ -239,8 +241,8 @@ async function flushReady(window: Pending[], inFlight: Set<string>, state: RunSt
     batchKeys.add(pending.key);
     rows.push(row);
   }
-  // The rows go in first. A crash before a release is repaired on rerun, because resumed rows are released too.
-  await state.report.append(rows.filter((row): row is RescanRow => row !== null));
+  // The rows go in first, durable when a message of the batch may be released. A crash before a release is repaired on rerun, because resumed rows are released too.
+  await state.report.append(rows.filter((row): row is RescanRow => row !== null), options.release?.apply === true);
 
   for (const [index, pending] of batch.entries()) {
     inFlight.delete(pending.key);

@@ -1,9 +1,13 @@
 /**
  * The rescan report: a JSON Lines file with one row per message, which is
- * also the checkpoint of a resumed run. Rows are appended and fsynced in
- * batches before anything else happens to their messages, so after a crash
- * the file contains every finished row and at most one partial last line,
- * which `openReport` cuts off.
+ * also the checkpoint of a resumed run. Rows are written before anything
+ * else happens to their messages. They are fsynced before any release, and
+ * otherwise at least every REPORT_SYNC_INTERVAL_MS, because an fsync per
+ * message would bound the rate to the disk's fsyncs per second. After a
+ * crash of the process the file contains every written row and at most one
+ * partial last line, which `openReport` cuts off. A power loss can also
+ * lose the rows of the last interval, and a rerun scores those messages
+ * again.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -92,8 +96,13 @@ export interface ReportFile {
   readonly checkpoint: Checkpoint;
   /** Bytes of a partial last line that were cut off at open time, or 0 after a clean stop. */
   readonly truncatedBytes: number;
-  /** Appends the rows and fsyncs the file once before resolving. */
-  append(rows: readonly RescanRow[]): Promise<void>;
+  /**
+   * Appends the rows. With `durable` the file is fsynced before the call
+   * resolves; otherwise it is fsynced when REPORT_SYNC_INTERVAL_MS have
+   * passed since the last fsync.
+   */
+  append(rows: readonly RescanRow[], durable?: boolean): Promise<void>;
+  /** Fsyncs the rows written since the last fsync, and closes the file. */
   close(): Promise<void>;
 }
 
@@ -144,6 +153,9 @@ export async function* readReportRows(file: string): AsyncGenerator<RescanRow> {
     if (line !== '') yield parseLine(line, file, lineNumber);
   }
 }
+
+/** Maximum milliseconds that written rows wait for an fsync while no release needs one. */
+export const REPORT_SYNC_INTERVAL_MS = 200;
 
 /** Bytes read per step while looking for the last newline of a report. */
 const TAIL_CHUNK_BYTES = 64 * 1024;
@@ -206,17 +218,29 @@ export async function openReport(file: string): Promise<ReportFile> {
     }
     // A new report file must survive a crash as well as its rows.
     if (size === 0) await syncFolder(path.dirname(path.resolve(file)));
+    let unsynced = false;
+    let lastSync = performance.now();
     return {
       checkpoint,
       truncatedBytes,
-      async append(rows: readonly RescanRow[]): Promise<void> {
-        if (rows.length === 0) return;
-        await handle.write(rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
-        await handle.sync();
-        for (const row of rows) checkpoint.add(row);
+      async append(rows: readonly RescanRow[], durable = false): Promise<void> {
+        if (rows.length > 0) {
+          await handle.write(rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+          unsynced = true;
+          for (const row of rows) checkpoint.add(row);
+        }
+        if (unsynced && (durable || performance.now() - lastSync >= REPORT_SYNC_INTERVAL_MS)) {
+          await handle.sync();
+          unsynced = false;
+          lastSync = performance.now();
+        }
       },
       async close(): Promise<void> {
-        await handle.close();
+        try {
+          if (unsynced) await handle.sync();
+        } finally {
+          await handle.close();
+        }
       },
     };
   } catch (error) {
