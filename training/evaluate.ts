@@ -32,6 +32,24 @@ function compare(name: string, base: SetMetrics | undefined, other: SetMetrics |
   return `On the modern sets combined, AUC is ${base.auc.toFixed(4)} ${name} and ${other.auc.toFixed(4)} ${otherName} (${other.auc - base.auc >= 0 ? '+' : ''}${(other.auc - base.auc).toFixed(4)}); FPR at the default threshold is ${(100 * base.fpr).toFixed(2)}% and ${(100 * other.fpr).toFixed(2)}% (${other.fpr - base.fpr >= 0 ? '+' : ''}${(100 * (other.fpr - base.fpr)).toFixed(2)} points); recall at FPR ≤ 0.1% is ${percent(base.recallAtFpr01)} and ${percent(other.recallAtFpr01)}.`;
 }
 
+/**
+ * One row per set: AUC and recall at FPR <= 0.1% with and without the
+ * behaviour store, and whether the store lowered the AUC.
+ */
+function behaviourTable(withStore: readonly SetMetrics[], withoutStore: readonly SetMetrics[]): { table: string; lowered: string[] } {
+  const without = new Map(withoutStore.map((row) => [row.set, row]));
+  const lines = ['| set | AUC with | AUC without | change | recall at FPR ≤ 0.1% with | without |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+  const lowered: string[] = [];
+  for (const row of withStore) {
+    const other = without.get(row.set);
+    if (!other || row.auc === null || other.auc === null) continue;
+    const change = row.auc - other.auc;
+    if (change < 0) lowered.push(`${row.set} (${change.toFixed(4)})`);
+    lines.push(`| ${row.set} | ${row.auc.toFixed(4)} | ${other.auc.toFixed(4)} | ${change >= 0 ? '+' : ''}${change.toFixed(4)} | ${percent(row.recallAtFpr01)} | ${percent(other.recallAtFpr01)} |`);
+  }
+  return { table: lines.join('\n'), lowered };
+}
+
 function percent(value: number | null): string {
   return value === null ? 'n/a' : `${(100 * value).toFixed(1)}%`;
 }
@@ -71,6 +89,10 @@ async function evaluate(options: EvaluateOptions): Promise<void> {
   const command = `npm run evaluate -- ${process.argv.slice(2).join(' ')}`.trim();
   const authComparison = compare('with auth known', modernCombined(rows), modernCombined(rowsAuthUnknown), 'with all auth unknown');
   const behaviourComparison = compare('with behaviour features', modernCombined(rows), modernCombined(rowsNoBehaviour), 'without them');
+  const perSet = behaviourTable(rows, rowsNoBehaviour);
+  const loweredNote = perSet.lowered.length === 0
+    ? 'The behaviour features lower the AUC of no set.'
+    : `The behaviour features lower the AUC of ${perSet.lowered.length} set(s): ${perSet.lowered.join(', ')}.`;
   const report = `# Evaluation of model ${manifest.version}
 
 Command: \`${command}\`
@@ -101,12 +123,18 @@ ${metricsTable(rowsNoBehaviour)}
 
 ${behaviourComparison}
 
+Per set, with and without the behaviour store (authentication known):
+
+${perSet.table}
+
+${loweredNote}
+
 A set with one class only has no AUC or recall of its own: its row gives its FPR (ham) or FNR (spam), and the row "SET vs all modern ham/spam" pairs it with the other class of the pooled modern sets.
 
 ![ROC curves](roc.svg)
 `;
   writeFileSync(join(reportDir, 'evaluation.md'), report);
-  process.stdout.write(`${metricsTable(rows)}\n\n${authComparison}\n${behaviourComparison}\n\nwrote ${join(options.report, 'evaluation.md')} and ${svgPath}\n`);
+  process.stdout.write(`${metricsTable(rows)}\n\n${authComparison}\n${behaviourComparison}\n${loweredNote}\n\nwrote ${join(options.report, 'evaluation.md')} and ${svgPath}\n`);
 }
 
 const program = new Command()

@@ -1,295 +1,18 @@
 #!/usr/bin/env node
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { authInputsFromTopmostHeader } from '../src/auth/index.js';
-import { extractFeatures, type AuthInputs, FEATURE_NAMES, FEATURE_SCHEMA_DIGEST, FEATURE_SCHEMA_VERSION, TokenCounter, TokenTable } from '../src/features/index.js';
-import { createHeuristics } from '../src/heuristics/index.js';
-import { defaultModelDir, MODEL_FILES, MODEL_FORMAT, sha256, type ModelManifest, type TrainingSetRecord } from '../src/model/index.js';
-import { forward, readDenseNetwork } from '../src/model/network.js';
-import { createScorer } from '../src/pipeline/scorer.js';
-import { loadCorpusFolder, loadSpamAssassin, SPAMASSASSIN_SET, type CorpusSet } from './corpus.js';
-import { parseExamples, replayBehaviour, type Example } from './dataset.js';
-import { metricRows, metricsTable, scoreReplay } from './evaluation.js';
-import { fitNetwork, loadTf, seededRandom, serialiseModel } from './fit.js';
-import { recallAtFpr, rocAuc, thresholdForFpr, type Scored } from './metrics.js';
-import { writeModelCard } from './model-card.js';
-
-/** Folds for out-of-fold token features, so training rows see token statistics that exclude themselves. */
-const TOKEN_FOLDS = 5;
-/** Tokens seen in fewer documents are dropped from the shipped table. */
-const MIN_TOKEN_DOCUMENTS = 2;
-/** A modern set's effective weight is capped at this many messages, so no single source dominates. */
-const MAX_SET_WEIGHT = 600;
-/**
- * A token is masked as a source marker when it is in at least this share of
- * one set's messages but in under SOURCE_MARKER_ELSEWHERE of the other
- * messages with the same label. Such tokens are list names, footers and
- * rewritten recipient addresses, which identify the source, not spam or ham.
- */
-const SOURCE_MARKER_IN_SET = 0.4;
-const SOURCE_MARKER_ELSEWHERE = 0.05;
-const SOURCE_MARKER_MIN_SET_SIZE = 50;
-const RULE_WEIGHTS = [0, 0.25, 0.5, 0.75, 1];
-/**
- * Auth dropout: the share of training rows whose authentication inputs are
- * all set to unknown, and the chance of each remaining mechanism being set
- * to unknown on its own. A gateway whose DNS is down sees unknown auth, and
- * the model must still score such mail well.
- */
-const AUTH_DROPOUT_ALL = 0.5;
-const AUTH_DROPOUT_EACH = 0.15;
-/** Share of training rows whose behaviour inputs are unknown, as when the store fails. */
-const BEHAVIOUR_DROPOUT = 0.2;
-const UNKNOWN_INPUTS: AuthInputs = { spf: 'unknown', dkim: 'unknown', dmarc: 'unknown', arc: 'unknown' };
-
-/** Returns the example's auth inputs with dropout applied. */
-function droppedAuth(inputs: AuthInputs, random: () => number): AuthInputs {
-  if (random() < AUTH_DROPOUT_ALL) return UNKNOWN_INPUTS;
-  return {
-    spf: random() < AUTH_DROPOUT_EACH ? 'unknown' : inputs.spf,
-    dkim: random() < AUTH_DROPOUT_EACH ? 'unknown' : inputs.dkim,
-    dmarc: random() < AUTH_DROPOUT_EACH ? 'unknown' : inputs.dmarc,
-    arc: random() < AUTH_DROPOUT_EACH ? 'unknown' : inputs.arc,
-  };
-}
-
-interface TrainArguments {
-  corpus: string[];
-  out: string;
-  seed: number;
-  epochs: number;
-  hidden: number;
-  version: string;
-}
-
-function hashDigit(id: string): string {
-  return createHash('md5').update(id).digest('hex');
-}
-
-/** Training rows that are held back from fitting to calibrate thresholds and the rule weight. */
-function isValidation(example: Example): boolean {
-  return /^[ab]/.test(hashDigit(`validation:${example.message.id}`));
-}
-
-function foldOf(example: Example): number {
-  return Number.parseInt(hashDigit(`fold:${example.message.id}`).slice(0, 8), 16) % TOKEN_FOLDS;
-}
-
-function countTokens(examples: readonly Example[]): TokenCounter {
-  const counter = new TokenCounter();
-  for (const example of examples) counter.add(example.tokens, example.spam);
-  return counter;
-}
-
-function findSourceMarkers(examples: readonly Example[]): Set<string> {
-  const bySet = new Map<string, Example[]>();
-  for (const example of examples) {
-    if (example.message.set === SPAMASSASSIN_SET) continue;
-    const list = bySet.get(example.message.set) ?? [];
-    list.push(example);
-    bySet.set(example.message.set, list);
-  }
-  const masked = new Set<string>();
-  for (const [set, members] of bySet) {
-    if (members.length < SOURCE_MARKER_MIN_SET_SIZE) continue;
-    const inSet = new Map<string, number>();
-    for (const example of members) for (const token of example.tokens) inSet.set(token, (inSet.get(token) ?? 0) + 1);
-    for (const label of [true, false]) {
-      const setMembers = members.filter((example) => example.spam === label);
-      if (setMembers.length < SOURCE_MARKER_MIN_SET_SIZE) continue;
-      const elsewhere = examples.filter((example) => example.spam === label && example.message.set !== set);
-      const elsewhereCounts = new Map<string, number>();
-      for (const example of elsewhere) for (const token of example.tokens) elsewhereCounts.set(token, (elsewhereCounts.get(token) ?? 0) + 1);
-      for (const [token, count] of inSet) {
-        if (count / setMembers.length < SOURCE_MARKER_IN_SET) continue;
-        if ((elsewhereCounts.get(token) ?? 0) / Math.max(1, elsewhere.length) < SOURCE_MARKER_ELSEWHERE) masked.add(token);
-      }
-    }
-  }
-  return masked;
-}
+import { defaultModelDir } from '../src/model/index.js';
+import { loadCorpusFolder, loadSpamAssassin, type CorpusSet } from './corpus.js';
+import { metricsTable } from './evaluation.js';
+import { loadFeedbackSet } from './feedback-set.js';
+import { DEFAULT_FEEDBACK_WEIGHT, trainModel } from './trainer.js';
 
 /**
- * From and Reply-To tokens are names and address parts. Only those seen in
- * at least MIN_TOKEN_DOCUMENTS messages of the public-domain SpamAssassin
- * corpus are kept, so the shipped token table carries no name or address
- * that only the modern sets, some of which hold personal data, contain.
+ * `npm run train`: trains a model folder from the SpamAssassin corpus, the
+ * modern corpus folders given with --corpus and, optionally, a feedback
+ * folder. It writes the folder and nothing else; `spamward train` adds the
+ * gate and the model registry on top.
  */
-function addressTokensOutsidePublicCorpus(examples: readonly Example[]): Set<string> {
-  const publicCounts = new Map<string, number>();
-  const addressTokens = new Set<string>();
-  for (const example of examples) {
-    for (const token of example.tokens) {
-      if (!token.startsWith('f:') && !token.startsWith('r:')) continue;
-      addressTokens.add(token);
-      if (example.message.set === SPAMASSASSIN_SET) publicCounts.set(token, (publicCounts.get(token) ?? 0) + 1);
-    }
-  }
-  return new Set([...addressTokens].filter((token) => (publicCounts.get(token) ?? 0) < MIN_TOKEN_DOCUMENTS));
-}
-
-function maskTokens(examples: Example[], masked: ReadonlySet<string>): void {
-  for (const example of examples) example.tokens = example.tokens.filter((token) => !masked.has(token));
-}
-
-function setWeights(examples: readonly Example[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const example of examples) counts.set(example.message.set, (counts.get(example.message.set) ?? 0) + 1);
-  const weights = new Map<string, number>();
-  for (const [set, count] of counts) weights.set(set, set === SPAMASSASSIN_SET ? 1 : Math.min(1, MAX_SET_WEIGHT / count));
-  return weights;
-}
-
-function normalisation(rows: readonly Float32Array[]): { mean: number[]; std: number[] } {
-  const width = rows[0]?.length ?? 0;
-  const mean = new Array<number>(width).fill(0);
-  const std = new Array<number>(width).fill(0);
-  for (const row of rows) row.forEach((value, index) => (mean[index] = (mean[index] as number) + value / rows.length));
-  for (const row of rows) row.forEach((value, index) => (std[index] = (std[index] as number) + (value - (mean[index] as number)) ** 2 / rows.length));
-  // A constant feature (such as the auth inputs before any auth data) keeps deviation 1, so it standardises to 0.
-  return { mean, std: std.map((variance) => (variance > 1e-12 ? Math.sqrt(variance) : 1)) };
-}
-
-function standardise(row: Float32Array, norm: { mean: number[]; std: number[] }): Float32Array {
-  return row.map((value, index) => (value - (norm.mean[index] as number)) / (norm.std[index] as number));
-}
-
-function describeSets(sets: readonly CorpusSet[]): TrainingSetRecord[] {
-  return sets.map((set) => ({
-    name: set.name,
-    licence: set.licence,
-    source: set.source,
-    sha256: set.sha256,
-    messages: {
-      train: set.messages.filter((message) => message.split === 'train').length,
-      test: set.messages.filter((message) => message.split === 'test').length,
-      ham: set.messages.filter((message) => message.label === 'ham').length,
-      spam: set.messages.filter((message) => message.label === 'spam').length,
-    },
-  }));
-}
-
-async function train(args: TrainArguments): Promise<void> {
-  const sets: CorpusSet[] = [loadSpamAssassin()];
-  for (const folder of args.corpus) sets.push(...loadCorpusFolder(resolve(folder)));
-  if (args.corpus.length === 0) {
-    process.stderr.write('No --corpus folder given: training on the SpamAssassin corpus alone. Pass --corpus DIR to add modern sets.\n');
-  }
-  for (const set of sets) process.stderr.write(`corpus ${set.name}: ${set.messages.length} messages (${set.licence})\n`);
-
-  const all = sets.flatMap((set) => set.messages);
-  const trainExamples = await parseExamples(all.filter((message) => message.split === 'train'), 'train split');
-  await replayBehaviour(trainExamples);
-  const sourceMarkers = findSourceMarkers(trainExamples);
-  const addressTokens = addressTokensOutsidePublicCorpus(trainExamples);
-  const masked = new Set([...sourceMarkers, ...addressTokens]);
-  maskTokens(trainExamples, masked);
-  process.stderr.write(`masked ${sourceMarkers.size} source-marker tokens and ${addressTokens.size} address tokens not in the SpamAssassin corpus\n`);
-
-  const fitExamples = trainExamples.filter((example) => !isValidation(example));
-  const validationExamples = trainExamples.filter(isValidation);
-  const fitTable = new TokenTable(countTokens(fitExamples).toData(MIN_TOKEN_DOCUMENTS));
-
-  // Out-of-fold token statistics for the rows the network is fitted on, and
-  // authentication from each message's topmost Authentication-Results, with dropout.
-  const random = seededRandom(args.seed + 2);
-  const fitAuth = fitExamples.map((example) => droppedAuth(authInputsFromTopmostHeader(example.parsed), random));
-  const fitBehaviour = fitExamples.map((example) => (random() < BEHAVIOUR_DROPOUT ? null : example.behaviour ?? null));
-  const fitRows: Float32Array[] = new Array(fitExamples.length);
-  for (let fold = 0; fold < TOKEN_FOLDS; fold += 1) {
-    const table = new TokenTable(countTokens(fitExamples.filter((example) => foldOf(example) !== fold)).toData(MIN_TOKEN_DOCUMENTS));
-    fitExamples.forEach((example, index) => {
-      if (foldOf(example) === fold) {
-        fitRows[index] = extractFeatures(example.parsed, { tokens: table, auth: fitAuth[index] as AuthInputs, behaviour: fitBehaviour[index] ?? null });
-      }
-    });
-  }
-  const norm = normalisation(fitRows);
-  const weightsBySet = setWeights(fitExamples);
-
-  const tf = await loadTf();
-  process.stderr.write(`training on ${fitExamples.length} messages with ${tf.backend}, ${validationExamples.length} held back for calibration\n`);
-  const model = await fitNetwork(tf, fitRows.map((row) => standardise(row, norm)), fitExamples.map((example) => (example.spam ? 1 : 0)), fitExamples.map((example) => weightsBySet.get(example.message.set) ?? 1), {
-    seed: args.seed,
-    epochs: args.epochs,
-    hiddenUnits: args.hidden,
-    batchSize: 64,
-    learningRate: 0.003,
-    l2: 1e-4,
-    onEpoch: (epoch, loss) => {
-      if ((epoch + 1) % 10 === 0 || epoch === 0) process.stderr.write(`epoch ${epoch + 1}/${args.epochs}: loss ${loss.toFixed(4)}\n`);
-    },
-  });
-  const artifacts = await serialiseModel(tf, model, `spamward training/train.ts, ${tf.backend}`);
-  const layers = readDenseNetwork(JSON.parse(artifacts.modelJson), () => artifacts.weights);
-
-  // Calibrate the rule weight and the thresholds on the held-back rows.
-  const heuristics = createHeuristics();
-  const validation = validationExamples.map((example) => {
-    const features = extractFeatures(example.parsed, { tokens: fitTable, auth: authInputsFromTopmostHeader(example.parsed), behaviour: example.behaviour ?? null });
-    const logit = forward(layers, standardise(features, norm)).logit;
-    const rules = heuristics.run(example.parsed).reduce((sum, hit) => sum + hit.score, 0);
-    return { logit: Math.max(-15, Math.min(15, logit)), rules, spam: example.spam };
-  });
-  let ruleWeight = 0;
-  let best = -Infinity;
-  for (const weight of RULE_WEIGHTS) {
-    const items: Scored[] = validation.map((row) => ({ score: row.logit + weight * row.rules, spam: row.spam }));
-    const quality = (recallAtFpr(items, 0.002) ?? 0) + (rocAuc(items) ?? 0);
-    process.stderr.write(`rule weight ${weight}: recall at FPR ≤ 0.2% + AUC = ${quality.toFixed(4)} on validation\n`);
-    if (quality > best + 1e-9) {
-      best = quality;
-      ruleWeight = weight;
-    }
-  }
-  const calibrated: Scored[] = validation.map((row) => ({ score: row.logit + ruleWeight * row.rules, spam: row.spam }));
-  const spamThreshold = Math.max(0, thresholdForFpr(calibrated, 0.002));
-  // Tagging as suspect starts where spam is at least as likely as ham, or later where 1% of the held-back ham allows.
-  const suspectThreshold = Math.min(spamThreshold, Math.max(0, thresholdForFpr(calibrated, 0.01)));
-  const thresholds = { suspect: round(suspectThreshold), spam: round(spamThreshold), reject: round(spamThreshold + 6) };
-
-  const out = resolve(args.out);
-  mkdirSync(out, { recursive: true });
-  const tokensJson = `${JSON.stringify(countTokens(fitExamples).toData(MIN_TOKEN_DOCUMENTS))}\n`;
-  const files: Record<(typeof MODEL_FILES)[number], string | Buffer> = { 'model.json': artifacts.modelJson, 'weights.bin': artifacts.weights, 'tokens.json': tokensJson };
-  const checksums: Record<string, string> = {};
-  for (const name of MODEL_FILES) {
-    writeFileSync(join(out, name), files[name]);
-    checksums[name] = sha256(typeof files[name] === 'string' ? Buffer.from(files[name]) : files[name]);
-  }
-  const manifest: ModelManifest = {
-    format: MODEL_FORMAT,
-    version: args.version,
-    createdAt: new Date().toISOString(),
-    schema: { version: FEATURE_SCHEMA_VERSION, digest: FEATURE_SCHEMA_DIGEST, features: [...FEATURE_NAMES] },
-    normalisation: norm,
-    thresholds,
-    ruleWeight,
-    training: { seed: args.seed, epochs: args.epochs, sets: describeSets(sets), maskedTokens: sourceMarkers.size, maskedAddressTokens: addressTokens.size, backend: tf.backend },
-    metrics: { testSplit: [], testSplitAuthUnknown: [], computedAt: '', command: '' },
-    checksums,
-  };
-  writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-
-  // Metrics on the test split come from the saved model through the real scorer.
-  const rows = metricRows(await scoreReplay(() => createScorer({ modelDir: out, requireModel: true, auth: { trustTopmostHeader: true } }), all, 'replay, auth known'), thresholds.spam, SPAMASSASSIN_SET);
-  const rowsAuthUnknown = metricRows(await scoreReplay(() => createScorer({ modelDir: out, requireModel: true }), all, 'replay, auth unknown'), thresholds.spam, SPAMASSASSIN_SET);
-  manifest.metrics = {
-    testSplit: rows,
-    testSplitAuthUnknown: rowsAuthUnknown,
-    computedAt: new Date().toISOString(),
-    command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(),
-  };
-  writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeModelCard(out, manifest);
-  process.stderr.write(`\n${metricsTable(rows)}\n\nwrote ${out}\n`);
-}
-
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
 
 function integer(name: string) {
   return (value: string): number => {
@@ -299,17 +22,55 @@ function integer(name: string) {
   };
 }
 
+function positive(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${name} must be a positive number, got "${value}"`);
+    return parsed;
+  };
+}
+
+interface TrainFlags {
+  corpus: string[];
+  feedback?: string;
+  feedbackWeight: number;
+  out: string;
+  seed: number;
+  epochs: number;
+  hidden: number;
+  modelVersion: string;
+}
+
 const program = new Command()
   .name('spamward-train')
   .description('Train the spam model on the SpamAssassin corpus (from npm) plus modern corpus folders, and write a model folder.')
   .option('--corpus <dir>', 'modern corpus folder holding <set>/ham/*.eml and <set>/spam/*.eml (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option('--feedback <dir>', 'feedback folder written by `spamward feedback add`; its held-out quarter is not trained on')
+  .option('--feedback-weight <n>', `weight of one feedback message relative to one corpus message (default ${DEFAULT_FEEDBACK_WEIGHT})`, positive('--feedback-weight'), DEFAULT_FEEDBACK_WEIGHT)
   .option('--out <dir>', 'model folder to write', defaultModelDir())
   .option('--seed <n>', 'random seed for initialisation and shuffling', integer('--seed'), 1337)
   .option('--epochs <n>', 'training epochs', integer('--epochs'), 80)
   .option('--hidden <n>', 'hidden units', integer('--hidden'), 32)
   .option('--model-version <version>', 'version recorded in the manifest (default: the date as YYYY.MM.DD)', new Date().toISOString().slice(0, 10).replaceAll('-', '.'))
-  .action(async (options: { corpus: string[]; out: string; seed: number; epochs: number; hidden: number; modelVersion: string }) => {
-    await train({ ...options, version: options.modelVersion });
+  .action(async (flags: TrainFlags) => {
+    const sets: CorpusSet[] = [loadSpamAssassin()];
+    for (const folder of flags.corpus) sets.push(...loadCorpusFolder(resolve(folder)));
+    if (flags.corpus.length === 0) {
+      process.stderr.write('No --corpus folder given: training on the SpamAssassin corpus alone. Pass --corpus DIR to add modern sets.\n');
+    }
+    const feedback = flags.feedback === undefined ? null : await loadFeedbackSet(resolve(flags.feedback));
+    const { dir, manifest } = await trainModel({
+      sets,
+      feedback,
+      feedbackWeight: flags.feedbackWeight,
+      out: flags.out,
+      version: flags.modelVersion,
+      seed: flags.seed,
+      epochs: flags.epochs,
+      hidden: flags.hidden,
+      command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(),
+    });
+    process.stderr.write(`\n${metricsTable(manifest.metrics.testSplit)}\n\nwrote ${dir}\n`);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

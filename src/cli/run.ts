@@ -15,7 +15,10 @@ import { HEURISTICS_ONLY_THRESHOLDS } from '../pipeline/combine.js';
 import type { ScorerOptions } from '../pipeline/scorer.js';
 import { envelopeFromFlags, envelopeInputProblem } from './envelope.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './format.js';
+import { addTrainCommand } from './train.js';
+import { addFeedbackCommand } from './feedback.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { addModelCommand, REGISTRY_ENV } from './model.js';
 import {
   collectAuthservId,
   collectResolver,
@@ -87,6 +90,7 @@ Examples:
 interface ScanFlags {
   format?: OutputFormat;
   model?: string | false;
+  registry?: string;
   thresholdSuspect?: number;
   thresholdSpam?: number;
   thresholdReject?: number;
@@ -106,39 +110,76 @@ interface ScanFlags {
   storeTimeout?: number;
 }
 
-interface RescanFlags extends Pick<ScanFlags, 'model' | 'thresholdSuspect' | 'thresholdSpam' | 'thresholdReject' | 'maxMessageBytes'> {
+interface RescanFlags
+  extends Pick<ScanFlags, 'model' | 'thresholdSuspect' | 'thresholdSpam' | 'thresholdReject' | 'maxMessageBytes' | 'resolver' | 'authDeadline' | 'dnsQueryTimeout' | 'trustAuthservId' | 'trustedHost'> {
   report: string;
+  csv?: string;
+  html?: string;
+  workers?: string;
+  messageTimeout?: number;
   releaseBelow?: number;
   releaseTo?: string;
   yes?: boolean;
+  move?: boolean;
+  /** False when --no-dns is given. */
+  dns?: boolean;
 }
 
 const RESCAN_HELP = `
 Report:
-  One JSON object per message: source, messageId, sha256 (of the bytes as
+  One JSON object per message, in input order: source (path, or
+  path:offset for a message of an mbox), messageId, sha256 (of the bytes as
   read), verdict, score, symbols [{name, score}] (the 5 largest), degraded,
-  error. Each row is fsynced as it is written. A rerun with the same --report
-  skips the messages whose sha256 and source already have a row, so a run
-  that was stopped or killed can be resumed.
+  error, previousScore and previousFlagged (from an earlier filter's
+  X-Spam-Score, X-Spam-Status or X-Spam-Flag header, or null), and
+  modelVersion. Rows are fsynced before any release, and otherwise at
+  least every 200 ms. A rerun with the same
+  --report skips the messages whose sha256 and source already have a row,
+  so a run that was stopped or killed can be resumed. --csv and --html are
+  written from the whole --report at the end, so a resumed run writes the
+  same files as an uninterrupted one.
+
+Workers:
+  Messages are scored on --workers threads, each with its own scorer and
+  model. The main thread reads the inputs, writes the report and releases,
+  and keeps at most 4 messages per worker in flight. A worker that stops is
+  replaced, and its message gets a row with an error.
+
+Authentication:
+  The SPF, DKIM, DMARC and ARC results come from the Authentication-Results
+  headers of your own MTA when --trust-authserv-id is given; else from DNS
+  checks through the --resolver servers within --auth-deadline; else they
+  are skipped and every result is "unknown". --no-dns makes no DNS query
+  even when --resolver is given. The behaviour store is always off, because
+  stored mail must not count as sender history.
 
 Release:
   With --release-below and --release-to, every message scoring below the
-  value is copied to the folder as <sha256>.eml: written to a temporary file,
-  fsynced and renamed. Files already there are not written again, and the
-  inputs are never modified. Without --yes the messages are only listed.
+  value is released. A folder receives it as <sha256>.eml: written to a
+  temporary file, fsynced and renamed. An mbox (a name ending in .mbox, or
+  an existing file) receives it appended with mboxrd ">From " quoting and
+  fsynced; an index beside it, <mbox>.spamward-index, records each append,
+  so a rerun after a crash appends no message twice and cuts off a partial
+  append. Messages already there are not written again. Without --yes the
+  messages are only listed. The inputs are never modified, except with
+  --move, which removes an original .eml file once its copy is fsynced; a
+  message inside an mbox is released but its mbox is never changed.
 
 Exit status:
-  0    every message was scored, and released when it qualified
-  1    a message could not be read, scored or released (each is reported on
-       stderr and in its report row), or the report or model could not be
-       read
+  0    every message was scored, and released (and removed with --move)
+       when it qualified
+  1    a message could not be read, scored, released or removed (each is
+       reported on stderr and, when scoring failed, in its report row), or
+       the report, a worker or the model could not be started
   2    invalid command line or option value
   130  interrupted (Ctrl-C); rerun with the same --report to resume
 
 Examples:
-  spamward rescan /var/quarantine --report rescan.jsonl
+  spamward rescan /var/quarantine --report rescan.jsonl --html rescan.html
   spamward rescan /var/quarantine --report rescan.jsonl \\
-    --release-below 2 --release-to /var/released --yes`;
+    --release-below 2 --release-to /var/released --yes
+  spamward rescan quarantine.mbox --report rescan.jsonl \\
+    --release-below 2 --release-to /var/mail/released.mbox --yes`;
 
 /** Reads the version from the package.json above this file, from src/cli and from dist/src/cli alike. */
 function packageVersion(): string {
@@ -166,6 +207,9 @@ function scorerOptions(flags: ScanFlags): ScorerOptions {
   else if (typeof flags.model === 'string') {
     options.modelDir = flags.model;
     options.requireModel = true;
+  } else {
+    const registry = flags.registry ?? process.env[REGISTRY_ENV];
+    if (registry !== undefined && registry !== '') options.registry = registry;
   }
   const thresholds: NonNullable<ScorerOptions['thresholds']> = {};
   if (flags.thresholdSuspect !== undefined) thresholds.suspect = flags.thresholdSuspect;
@@ -210,7 +254,8 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .description('Score messages from files, folders, mbox files, Maildirs or stdin ("-").')
     .argument('<paths...>', 'files, folders or "-" for stdin')
     .addOption(new Option('-f, --format <format>', 'output format (default: table when stdout is a terminal, else jsonl)').choices(OUTPUT_FORMATS))
-    .option('--model <dir>', 'model folder; the scan fails when it cannot be loaded (default: the model shipped with spamward)', parsePathOnce)
+    .option('--model <dir>', "model folder; the scan fails when it cannot be loaded (default: the registry's active model)", parsePathOnce)
+    .option('--registry <dir>', `model registry whose active model scores, followed when it changes (default: $${REGISTRY_ENV}, else the models/ folder of the spamward package)`, parsePathOnce)
     .option('--no-model', 'score with heuristics only')
     .option('--threshold-suspect <n>', thresholdHelp('suspect (tagged)', HEURISTICS_ONLY_THRESHOLDS.suspect), parseFiniteNumberOnce)
     .option('--threshold-spam <n>', thresholdHelp('spam (quarantined)', HEURISTICS_ONLY_THRESHOLDS.spam), parseFiniteNumberOnce)
@@ -232,6 +277,9 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .addHelpText('after', SCAN_HELP)
     .action(async (paths: string[], flags: ScanFlags, command: Command) => {
       const format = flags.format ?? (io.isTTY.stdout ? 'table' : 'jsonl');
+      if (flags.registry !== undefined && flags.model !== undefined) {
+        command.error('error: --registry follows a registry\'s active model; --model and --no-model fix the model. Give one of them.', { exitCode: EXIT_USAGE, code: 'spamward.modelOptions' });
+      }
       const envelope = envelopeFromFlags(flags);
       if (envelope !== undefined) {
         const problem = await envelopeInputProblem(paths, envelope);
@@ -255,18 +303,29 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
 
   program
     .command('rescan')
-    .description('Re-score stored messages into a resumable JSONL report and release the ones that now score below a threshold.')
+    .description('Re-score stored messages on worker threads into a resumable JSONL report, with CSV and HTML reports, and release the ones that now score below a threshold.')
     .argument('<paths...>', 'files, folders, mbox files, Maildirs or "-" for stdin')
     .requiredOption('--report <file>', 'JSONL report, one row per message; a rerun with the same file skips the messages already in it', parsePathOnce)
+    .option('--csv <file>', 'also write the report as CSV (RFC 4180) at the end', parsePathOnce)
+    .option('--html <file>', 'also write a self-contained HTML page with verdict counts and score histograms at the end', parsePathOnce)
+    .option('--workers <n>', 'worker threads that score messages, each loading its own model (default: the number of CPUs, as os.availableParallelism() reports)')
+    .option('--message-timeout <ms>', 'milliseconds a worker thread may take for one message before it is stopped and replaced, and the message gets an error row (default: 60000)', parseMillisecondsOnce)
     .option('--release-below <score>', 'release the messages whose score is below this value; needs --release-to', parseFiniteNumberOnce)
-    .option('--release-to <dir>', 'folder the released messages are copied to as <sha256>.eml; created when missing', parsePathOnce)
-    .option('--yes', 'copy the messages; without it the release is a dry run that lists them')
+    .option('--release-to <path>', 'folder the released messages are copied to as <sha256>.eml (created when missing), or an mbox they are appended to (a name ending in .mbox, or an existing file)', parsePathOnce)
+    .option('--yes', 'release the messages; without it the release is a dry run that lists them')
+    .option('--move', 'remove each released original file that contains only that message once its copy is fsynced; files named *.mbox and messages inside an mbox are never removed')
     .option('--model <dir>', 'model folder; the rescan fails when it cannot be loaded (default: the model shipped with spamward)', parsePathOnce)
     .option('--no-model', 'score with heuristics only')
     .option('--threshold-suspect <n>', thresholdHelp('suspect (tagged)', HEURISTICS_ONLY_THRESHOLDS.suspect), parseFiniteNumberOnce)
     .option('--threshold-spam <n>', thresholdHelp('spam (quarantined)', HEURISTICS_ONLY_THRESHOLDS.spam), parseFiniteNumberOnce)
     .option('--threshold-reject <n>', thresholdHelp('rejected', HEURISTICS_ONLY_THRESHOLDS.reject), parseFiniteNumberOnce)
     .option('--max-message-bytes <n>', `bytes read per message; a longer message is scored on its start and never released (default: ${DEFAULT_PARSE_LIMITS.maxMessageBytes})`, parseByteCountOnce)
+    .option('--resolver <host:port>', 'DNS resolver for the SPF, DKIM, DMARC and ARC checks: an IP address with an optional port (default port 53); repeat for failover (default: none, so no DNS query is made)', collectResolver)
+    .option('--no-dns', 'make no DNS query, even when --resolver is given')
+    .option('--auth-deadline <ms>', `milliseconds the authentication checks may take per message (default: ${DEFAULT_AUTH_DEADLINE_MS})`, parseMillisecondsOnce)
+    .option('--dns-query-timeout <ms>', `milliseconds one resolver gets to answer one query (default: ${DNS_CLIENT_DEFAULTS.queryTimeoutMs})`, parseMillisecondsOnce)
+    .option('--trust-authserv-id <id>', 'use the Authentication-Results headers with this authserv-id, written by your own MTA; repeat for more (default: none)', collectAuthservId)
+    .option('--trusted-host <host>', 'host name or IP address of one of your own MTAs, whose Received headers may sit above a trusted Authentication-Results header; repeat for more', collectTrustedHost)
     .addHelpText('after', RESCAN_HELP)
     .showHelpAfterError('Run "spamward help rescan" for the options.')
     .action(async (paths: string[], flags: RescanFlags, command: Command) => {
@@ -276,23 +335,45 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
       if (flags.yes === true && flags.releaseBelow === undefined) {
         command.error('error: --yes needs --release-below and --release-to.', { exitCode: EXIT_USAGE, code: 'spamward.releaseOptions' });
       }
+      if (flags.move === true && flags.releaseBelow === undefined) {
+        command.error('error: --move needs --release-below and --release-to.', { exitCode: EXIT_USAGE, code: 'spamward.releaseOptions' });
+      }
+      let workers: number | undefined;
+      if (flags.workers !== undefined) {
+        workers = Number(flags.workers.trim());
+        if (!/^\d+$/.test(flags.workers.trim()) || !Number.isSafeInteger(workers) || workers < 1) {
+          command.error(`error: option '--workers <n>' argument '${flags.workers}' is invalid. Expected a whole number of threads, at least 1, such as 4.`, { exitCode: EXIT_USAGE, code: 'spamward.workers' });
+        }
+      }
+      const scorer = scorerOptions(flags);
+      if (flags.dns === false && scorer.auth !== undefined) {
+        const { resolvers: _resolvers, ...auth } = scorer.auth;
+        scorer.auth = auth;
+      }
       // Loaded here so --version, help and usage errors do not load the model runtime.
       const { runRescan } = await import('./rescan.js');
       const code = await runRescan(
         paths,
         {
           report: flags.report,
-          scorer: scorerOptions(flags),
+          ...(flags.csv === undefined ? {} : { csv: flags.csv }),
+          ...(flags.html === undefined ? {} : { html: flags.html }),
+          ...(workers === undefined ? {} : { workers }),
+          ...(flags.messageTimeout === undefined ? {} : { messageTimeoutMs: flags.messageTimeout }),
+          scorer,
           maxMessageBytes: flags.maxMessageBytes,
           ...(flags.releaseBelow === undefined || flags.releaseTo === undefined
             ? {}
-            : { release: { below: flags.releaseBelow, folder: flags.releaseTo, apply: flags.yes === true } }),
+            : { release: { below: flags.releaseBelow, destination: flags.releaseTo, apply: flags.yes === true, move: flags.move === true } }),
         },
         io,
       );
       setExitCode(code);
     });
 
+  addFeedbackCommand(program, io, setExitCode);
+  addTrainCommand(program, io, setExitCode);
+  addModelCommand(program, io, setExitCode);
   return program;
 }
 

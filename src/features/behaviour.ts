@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Envelope, ParsedMessage } from '../parse/types.js';
 import { behaviourKeys, type KeyStats } from '../store/index.js';
 import { domainOf, organisationalDomain } from '../domains.js';
+import { contentFingerprint } from './fingerprint.js';
 import { receivedTimestamp } from './header.js';
 import type { FeatureWriter } from './writer.js';
 
@@ -19,10 +20,14 @@ export const BEHAVIOUR_MEASURES = ['count_1h', 'count_24h', 'new', 'age_days', '
 
 const SECONDS_PER_DAY = 86_400;
 
-/** The behaviour keys of one message by kind, from the store's key builder. */
+/**
+ * The behaviour keys of one message by kind, from the store's key builder.
+ * `content` is the content fingerprint: no model feature reads it, but user
+ * reports on it reach near-duplicates of a reported message.
+ */
 export interface BehaviourKeySet {
   keys: string[];
-  byKind: Partial<Record<BehaviourKind, string>>;
+  byKind: Partial<Record<BehaviourKind | 'content', string>>;
 }
 
 function isPublicIpv4(ip: string): boolean {
@@ -66,7 +71,7 @@ export function arrivalTime(message: ParsedMessage): number | null {
   return message.date ? message.date.getTime() : null;
 }
 
-/** Builds the behaviour keys of a message from its envelope (or the headers' stand-in) and From domain. */
+/** Builds the behaviour keys of a message from its envelope (or the headers' stand-in), From domain and content. */
 export function messageBehaviourKeys(message: ParsedMessage, envelope: Envelope | undefined): BehaviourKeySet {
   const source = envelope && (envelope.clientIp || envelope.mailFrom) ? envelope : envelopeFromHeaders(message);
   const fromDomain = domainOf(message.from[0]?.address ?? '');
@@ -75,14 +80,19 @@ export function messageBehaviourKeys(message: ParsedMessage, envelope: Envelope 
     ...(fromDomain ? { fromDomain, orgDomain: organisationalDomain(fromDomain) } : {}),
     ...(source.clientIp ? { clientIp: source.clientIp } : {}),
   };
-  // Only the keys the features read are observed: each key costs a script call per message in Redis.
+  // Only the keys the features or the report symbols read are observed: each key costs a script call per message in Redis.
   const keys: string[] = [];
-  const byKind: Partial<Record<BehaviourKind, string>> = {};
+  const byKind: BehaviourKeySet['byKind'] = {};
   for (const key of behaviourKeys(input)) {
     const kind = key.startsWith('sender:') ? 'sender' : key.startsWith('org:') ? 'org' : key.startsWith('net:') ? 'net' : null;
     if (kind === null) continue;
     byKind[kind] = key;
     keys.push(key);
+  }
+  const content = contentFingerprint(message);
+  if (content !== null) {
+    byKind.content = content;
+    keys.push(content);
   }
   return { keys, byKind };
 }

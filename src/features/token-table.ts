@@ -134,16 +134,18 @@ export class TokenCounter {
   hamDocuments = 0;
   readonly counts = new Map<string, [number, number]>();
 
-  add(tokens: readonly string[], isSpam: boolean): void {
-    if (isSpam) this.spamDocuments += 1;
-    else this.hamDocuments += 1;
+  /** Counts one document, or `copies` identical ones (a whole number, at least 1), as training counts a weighted message. */
+  add(tokens: readonly string[], isSpam: boolean, copies = 1): void {
+    if (!Number.isInteger(copies) || copies < 1) throw new RangeError(`copies must be a whole number of at least 1, got ${copies}.`);
+    if (isSpam) this.spamDocuments += copies;
+    else this.hamDocuments += copies;
     for (const token of tokens) {
       let entry = this.counts.get(token);
       if (!entry) {
         entry = [0, 0];
         this.counts.set(token, entry);
       }
-      entry[isSpam ? 0 : 1] += 1;
+      entry[isSpam ? 0 : 1] += copies;
     }
   }
 

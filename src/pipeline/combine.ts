@@ -56,14 +56,19 @@ export interface Combined {
 }
 
 /**
- * Combines a prediction (or none) with the rule hits. The symbols' scores add
- * up to the total: the model's part is split into its largest feature
- * contributions plus MODEL_REST, which contains the model's bias and the
- * features not listed.
+ * Combines a prediction (or none) with the rule hits and the report
+ * adjustments. The symbols' scores add up to the total: the model's part is
+ * split into its largest feature contributions plus MODEL_REST, which
+ * contains the model's bias and the features not listed.
  */
-export function combine(prediction: Prediction | null, hits: readonly RuleHitLike[], ruleWeight: number, thresholds: Thresholds): Combined {
+export function combine(prediction: Prediction | null, hits: readonly RuleHitLike[], ruleWeight: number, thresholds: Thresholds, adjustments: readonly SymbolHit[] = []): Combined {
   const symbols: SymbolHit[] = [];
   let score = 0;
+  // Report adjustments (REPORTED_*) count in full: they are already in log-odds.
+  for (const adjustment of adjustments) {
+    score += adjustment.score;
+    symbols.push(adjustment);
+  }
 
   if (prediction) {
     const modelPoints = Math.max(-MAX_MODEL_POINTS, Math.min(MAX_MODEL_POINTS, prediction.logit));

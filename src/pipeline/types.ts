@@ -19,8 +19,8 @@ export interface SymbolHit {
   score: number;
   /** Short human-readable reason. */
   description: string;
-  /** Where the symbol came from. */
-  source: 'rule' | 'model' | 'parse';
+  /** Where the symbol came from: a rule, the model, the parser's limits, or user reports (REPORTED_*). */
+  source: 'rule' | 'model' | 'parse' | 'feedback';
 }
 
 export interface ScoreResult {

@@ -72,6 +72,12 @@ function recordingScorer(recording: Recording, auth: ScoreResult['auth'] = KNOWN
       async *scoreMany() {},
       modelVersion: null,
       modelError: null,
+      async report() {
+        throw new Error('not used by these tests');
+      },
+      async reload() {
+        return { version: null, changed: false };
+      },
       dnsStats: () => null,
       async close() {},
     };

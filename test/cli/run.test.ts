@@ -59,6 +59,12 @@ function fakeScorer(onScore: (count: number) => void = () => {}): () => Promise<
     async *scoreMany() {},
     modelVersion: null,
     modelError: null,
+    async report() {
+      throw new Error('not used by these tests');
+    },
+    async reload() {
+      return { version: null, changed: false };
+    },
     dnsStats: () => null,
     async close() {},
   };
