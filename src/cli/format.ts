@@ -5,6 +5,7 @@
  */
 import type { DnsStats } from '../auth/dns/types.js';
 import type { Action, AuthMechanismResult, ScoreResult, VerdictName } from '../pipeline/types.js';
+import { csvField } from '../csv.js';
 
 export const OUTPUT_FORMATS = ['table', 'jsonl', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -93,11 +94,6 @@ export function errorRecord(source: string, error: { code: string; message: stri
 /** Replaces control characters with `\xNN`, so file names and messages cannot move the cursor or recolour a terminal. */
 export function escapeControlCharacters(text: string): string {
   return text.replace(CONTROL_CHARACTERS, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-/** Quotes a CSV field when it contains a comma, a double quote, CR or LF, doubling inner quotes (RFC 4180). */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 function formatSigned(score: number): string {

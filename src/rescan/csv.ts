@@ -5,7 +5,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { csvField } from '../cli/format.js';
+import { csvField } from '../csv.js';
 import { readReportRows, type RescanRow } from './report.js';
 
 /** CSV columns, in order. `source` is the path, or `path:offset` (byte offset of the `From ` line) for a message of an mbox. */

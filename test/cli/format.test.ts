@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { authSummary, createRecordWriter, csvField, dnsStatsLine, errorRecord, escapeControlCharacters, resultRecord, summaryLine } from '../../src/cli/format.js';
+import { authSummary, createRecordWriter, dnsStatsLine, errorRecord, escapeControlCharacters, resultRecord, summaryLine } from '../../src/cli/format.js';
+import { csvField } from '../../src/csv.js';
 import type { DnsStats } from '../../src/auth/dns/types.js';
 import type { ScoreResult } from '../../src/pipeline/types.js';
 
