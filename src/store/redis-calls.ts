@@ -69,14 +69,24 @@ function sendOnce(client: Redis, calls: readonly ScriptCall[]): Promise<unknown[
       );
     });
   });
-  // ioredis writes each command separately. Corked, the socket passes them to the kernel in one writev() call.
-  socket.cork();
-  try {
-    for (const command of commands) client.sendCommand(command);
-  } finally {
-    socket.uncork();
-  }
+  // ioredis writes each command separately. Corked until the end of this tick, the socket passes
+  // them to the kernel in one writev() call, together with the calls of other messages scored in the same tick.
+  corkUntilNextTick(socket);
+  for (const command of commands) client.sendCommand(command);
   return settled;
+}
+
+/** Sockets corked until the current tick ends. */
+const corked = new WeakSet<object>();
+
+function corkUntilNextTick(socket: { cork(): void; uncork(): void }): void {
+  if (corked.has(socket)) return;
+  corked.add(socket);
+  socket.cork();
+  process.nextTick(() => {
+    corked.delete(socket);
+    socket.uncork();
+  });
 }
 
 /**
