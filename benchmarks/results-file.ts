@@ -10,7 +10,7 @@ export const RESULTS_FILE = join(ROOT, 'benchmarks', 'RESULTS.md');
 const RUNS_MARKER = '<!-- Runs, newest first. bench.js and setups.js insert new runs below this line. -->';
 const RESULTS_HEADER = `# Benchmark results
 
-Figures from \`npm run bench\` (benchmarks/bench.ts) and \`node dist/benchmarks/setups.js\` (benchmarks/setups.ts). How they are measured and how to read them: [README.md](README.md).
+Figures from the benchmark scripts in benchmarks/ and from training/campaign.ts, each run with its command. How they are measured and how to read them: [README.md](README.md).
 Compare figures within one run; runs on different days share a noisy machine.
 
 ${RUNS_MARKER}
