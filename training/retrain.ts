@@ -110,8 +110,9 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
   }
 
   log(`gate: scoring the active model ${activePointer.version} and the candidate ${version} on the same data`);
-  const active = await evaluateModel(activeDir, sets, feedback, `active ${activePointer.version}`);
-  const candidate = await evaluateModel(candidateDir, sets, feedback, `candidate ${version}`);
+  // Named by their registry versions, as `spamward model list` shows them; a manifest's own version may differ (the shipped `default`).
+  const active = { ...(await evaluateModel(activeDir, sets, feedback, `active ${activePointer.version}`)), version: activePointer.version };
+  const candidate = { ...(await evaluateModel(candidateDir, sets, feedback, `candidate ${version}`)), version };
   const decision = gateDecision(candidate, active, tolerances);
   for (const check of decision.checks) log(`gate ${check.passed ? 'pass' : 'FAIL'} ${check.name}: ${check.detail}`);
 

@@ -166,6 +166,8 @@ export async function runFeedbackAdd(paths: string[], options: FeedbackAddOption
   }
   const output = new LineSink(io.stdout);
   const counts: Record<AddOutcome | 'failed', number> = { new: 0, duplicate: 0, relabelled: 0, failed: 0 };
+  // Reports stored in the folder whose count in the gateways' store failed, such as when Redis is down.
+  let notInStore = 0;
   let status = EXIT_OK;
   try {
     // One byte past the limit is kept, so a longer message shows as truncated and is rejected, never stored cut.
@@ -186,6 +188,7 @@ export async function runFeedbackAdd(paths: string[], options: FeedbackAddOption
         if (behaviour) {
           const reported = await behaviour.report(item.raw, options.label);
           for (const problem of reported.degraded) printError(`${item.source}: ${problem}`);
+          if (reported.degraded.some((problem) => problem.startsWith('behaviour-store:'))) notInStore += 1;
         }
         await output.write(`${result.sha256} ${options.label.padEnd(4)} ${result.outcome.padEnd(10)} ${escapeControlCharacters(item.source)}\n`);
       } catch (error) {
@@ -210,6 +213,10 @@ export async function runFeedbackAdd(paths: string[], options: FeedbackAddOption
     await behaviour?.close();
   }
   printError(addSummaryLine(counts, options.dir));
+  if (notInStore > 0) {
+    printError(`${notInStore} report(s) are stored in the folder but did not reach the behaviour store ${options.store ?? ''}; add them again with --store once it is reachable (a duplicate is stored once).`);
+    return EXIT_FAILED;
+  }
   return counts.failed > 0 ? EXIT_FAILED : status;
 }
 

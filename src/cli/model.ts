@@ -55,7 +55,7 @@ function registryOption(): Option {
 }
 
 function formatOption(): Option {
-  return new Option('-f, --format <format>', 'output format (default: table)').choices(MODEL_FORMATS).default('table');
+  return new Option('-f, --format <format>', 'output format').choices(MODEL_FORMATS).default('table');
 }
 
 async function openFor(flags: RegistryFlags): Promise<ModelRegistry> {
@@ -183,7 +183,8 @@ export function addModelCommand(program: Command, io: CliIo, setExitCode: (code:
     .action(async (dir: string, flags: RegistryFlags & { as?: string }) => {
       await runAction(io, setExitCode, async () => {
         const entry = await (await openFor(flags)).addModel(dir, flags.as === undefined ? {} : { version: flags.as });
-        return `Added model version ${entry.version}. Promote it with: spamward model promote ${entry.version}\n`;
+        const registry = flags.registry === undefined ? '' : ` --registry ${JSON.stringify(flags.registry)}`;
+        return `Added model version ${entry.version}. Promote it with: spamward model promote ${entry.version}${registry}\n`;
       });
     });
 

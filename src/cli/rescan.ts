@@ -37,18 +37,18 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-/** Formats the totals as one line, such as `Rescanned 4 messages: 3 ham, 0 suspect, 1 spam, 0 errors; 2 released, 1 already released; 0 skipped as already in the report.` */
+/** Formats the totals as one line, such as `Rescanned 4 messages: 3 ham, 0 suspect, 1 spam, 0 errors; 2 released, 1 already released; 0 of them already in the report, so not scored again.` */
 export function rescanSummaryLine(summary: RescanSummary, release: 'off' | 'dry-run' | 'apply'): string {
   const total = summary.ham + summary.suspect + summary.spam + summary.errors;
   const failures = summary.releaseFailures > 0 ? `, ${summary.releaseFailures} not released` : '';
   let moves = '';
   if (summary.moved > 0 || summary.notMoved > 0) moves = `, ${summary.moved} originals removed, ${summary.notMoved} not removed`;
   let releases = '';
-  if (release === 'dry-run') releases = `${summary.wouldRelease} would be released, ${summary.alreadyReleased} already released${failures}; `;
+  if (release === 'dry-run') releases = `${summary.wouldRelease} would be released (rerun with --yes to release them), ${summary.alreadyReleased} already released${failures}; `;
   else if (release === 'apply') releases = `${summary.released} released, ${summary.alreadyReleased} already released${failures}${moves}; `;
   return (
     `Rescanned ${plural(total, 'message')}: ${summary.ham} ham, ${summary.suspect} suspect, ${summary.spam} spam, ${plural(summary.errors, 'error')}; ` +
-    `${releases}${summary.resumed} skipped as already in the report.`
+    `${releases}${summary.resumed} of them already in the report, so not scored again.`
   );
 }
 

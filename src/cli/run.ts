@@ -58,8 +58,9 @@ Inputs:
 
 Output:
   jsonl  one JSON object per message: source, messageId, score, probability,
-         verdict, action, symbols [{name, score}], degraded,
-         auth {spf, dkim, dmarc, arc: {result, reason}, source}, error
+         verdict, action, symbols [{name, score, description}],
+         degraded, auth {spf, dkim, dmarc, arc: {result, reason}, source},
+         error
   csv    the same fields with a header row (RFC 4180); symbols as
          NAME=score;NAME=score, and the columns spf, dkim, dmarc and arc
          with the results only
@@ -111,7 +112,7 @@ interface ScanFlags {
 }
 
 interface RescanFlags
-  extends Pick<ScanFlags, 'model' | 'thresholdSuspect' | 'thresholdSpam' | 'thresholdReject' | 'maxMessageBytes' | 'resolver' | 'authDeadline' | 'dnsQueryTimeout' | 'trustAuthservId' | 'trustedHost'> {
+  extends Pick<ScanFlags, 'model' | 'registry' | 'thresholdSuspect' | 'thresholdSpam' | 'thresholdReject' | 'maxMessageBytes' | 'resolver' | 'authDeadline' | 'dnsQueryTimeout' | 'trustAuthservId' | 'trustedHost'> {
   report: string;
   csv?: string;
   html?: string;
@@ -157,13 +158,16 @@ Release:
   With --release-below and --release-to, every message scoring below the
   value is released. A folder receives it as <sha256>.eml: written to a
   temporary file, fsynced and renamed. An mbox (a name ending in .mbox, or
-  an existing file) receives it appended with mboxrd ">From " quoting and
-  fsynced; an index beside it, <mbox>.spamward-index, records each append,
+  an existing file that is empty or starts with a "From " line) receives it
+  appended with mboxrd ">From " quoting and fsynced; an index beside it, <mbox>.spamward-index, records each append,
   so a rerun after a crash appends no message twice and cuts off a partial
   append. Messages already there are not written again. Without --yes the
-  messages are only listed. The inputs are never modified, except with
-  --move, which removes an original .eml file once its copy is fsynced; a
-  message inside an mbox is released but its mbox is never changed.
+  messages are only listed; rerun with --yes to release them. The inputs
+  are never modified, except with --move, which removes an original file
+  that holds only the released message (also one that starts with an mbox
+  "From " line) once its copy is fsynced. A file named *.mbox or holding
+  more than one message is never removed; its messages are released but the
+  file stays as it is.
 
 Exit status:
   0    every message was scored, and released (and removed with --move)
@@ -209,7 +213,11 @@ function scorerOptions(flags: ScanFlags): ScorerOptions {
     options.requireModel = true;
   } else {
     const registry = flags.registry ?? process.env[REGISTRY_ENV];
-    if (registry !== undefined && registry !== '') options.registry = registry;
+    if (registry !== undefined && registry !== '') {
+      // A registry named on purpose must work; falling back to the rules would score spam as ham without saying so in the exit status.
+      options.registry = registry;
+      options.requireModel = true;
+    }
   }
   const thresholds: NonNullable<ScorerOptions['thresholds']> = {};
   if (flags.thresholdSuspect !== undefined) thresholds.suspect = flags.thresholdSuspect;
@@ -246,8 +254,8 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     })
-    .showHelpAfterError('Run "spamward help scan" for the options.')
-    .addHelpText('after', EXIT_STATUS_HELP);
+    .showHelpAfterError('Run "spamward --help" for the commands.')
+    .addHelpText('after', '\nRun "spamward COMMAND --help" for the options and exit statuses of a command.');
 
   program
     .command('scan')
@@ -313,8 +321,9 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .option('--release-below <score>', 'release the messages whose score is below this value; needs --release-to', parseFiniteNumberOnce)
     .option('--release-to <path>', 'folder the released messages are copied to as <sha256>.eml (created when missing), or an mbox they are appended to (a name ending in .mbox, or an existing file)', parsePathOnce)
     .option('--yes', 'release the messages; without it the release is a dry run that lists them')
-    .option('--move', 'remove each released original file that contains only that message once its copy is fsynced; files named *.mbox and messages inside an mbox are never removed')
-    .option('--model <dir>', 'model folder; the rescan fails when it cannot be loaded (default: the model shipped with spamward)', parsePathOnce)
+    .option('--move', 'remove each released original file that holds only that message once its copy is fsynced; files named *.mbox and files holding more than one message are never removed')
+    .option('--model <dir>', "model folder (default: the registry's active model); the rescan fails when the model cannot be loaded, because rules alone would release spam", parsePathOnce)
+    .option('--registry <dir>', `model registry whose active model scores, followed when it changes (default: $${REGISTRY_ENV}, else the models/ folder of the spamward package)`, parsePathOnce)
     .option('--no-model', 'score with heuristics only')
     .option('--threshold-suspect <n>', thresholdHelp('suspect (tagged)', HEURISTICS_ONLY_THRESHOLDS.suspect), parseFiniteNumberOnce)
     .option('--threshold-spam <n>', thresholdHelp('spam (quarantined)', HEURISTICS_ONLY_THRESHOLDS.spam), parseFiniteNumberOnce)
@@ -345,7 +354,12 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
           command.error(`error: option '--workers <n>' argument '${flags.workers}' is invalid. Expected a whole number of threads, at least 1, such as 4.`, { exitCode: EXIT_USAGE, code: 'spamward.workers' });
         }
       }
+      if (flags.registry !== undefined && flags.model !== undefined) {
+        command.error('error: --registry follows a registry\'s active model; --model and --no-model fix the model. Give one of them.', { exitCode: EXIT_USAGE, code: 'spamward.modelOptions' });
+      }
       const scorer = scorerOptions(flags);
+      // Unlike a scan, a rescan may release what it scores, so it never falls back to the rules alone unless --no-model asks for that.
+      if (scorer.modelDir !== null) scorer.requireModel = true;
       if (flags.dns === false && scorer.auth !== undefined) {
         const { resolvers: _resolvers, ...auth } = scorer.auth;
         scorer.auth = auth;
@@ -374,7 +388,18 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   addFeedbackCommand(program, io, setExitCode);
   addTrainCommand(program, io, setExitCode);
   addModelCommand(program, io, setExitCode);
+  pointErrorsToHelp(program, []);
   return program;
+}
+
+/** Makes each command's usage errors name the help of that command, such as `spamward feedback add --help`. */
+function pointErrorsToHelp(command: Command, names: string[]): void {
+  for (const sub of command.commands) {
+    if (sub.name() === 'help') continue;
+    const path = [...names, sub.name()];
+    sub.showHelpAfterError(`Run "spamward ${path.join(' ')} --help" for the options.`);
+    pointErrorsToHelp(sub, path);
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import { REGISTRY_ENV } from './model.js';
 import { parsePathOnce } from './options.js';
 
 interface TrainFlags {
-  corpus: string[];
+  corpus?: string[];
   feedback?: string;
   registry?: string;
   modelVersion?: string;
@@ -34,7 +34,8 @@ Gate:
   - its AUC on the SpamAssassin test split is at most --tolerance-auc lower,
   - its false-positive rate there, at its spam threshold, is at most
     --tolerance-fpr percentage points higher, and
-  - it classifies more held-out feedback right, or as many with more margin.
+  - it classifies more held-out feedback right, or as many with a lower
+    mean loss (more margin from the spam threshold).
   Otherwise it stays in the registry, inactive, and the command exits with
   status 1 and names the failed checks. --force promotes it anyway; the
   registry log records that. The report (gate.md with ROC curves and score
@@ -80,7 +81,7 @@ async function runTrain(flags: TrainFlags, io: CliIo, command: string): Promise<
   }
   try {
     const result = await retrainModule.retrain({
-      corpus: flags.corpus,
+      corpus: flags.corpus ?? [],
       ...(flags.feedback === undefined ? {} : { feedback: flags.feedback }),
       ...(registry === undefined || registry === '' ? {} : { registry }),
       ...(flags.modelVersion === undefined ? {} : { version: flags.modelVersion }),
@@ -109,7 +110,7 @@ export function addTrainCommand(program: Command, io: CliIo, setExitCode: (code:
   program
     .command('train')
     .description('Retrain from the corpora and reported feedback, gate the candidate against the active model, and promote it when it passes.')
-    .option('--corpus <dir>', 'modern corpus folder holding <set>/ham/*.eml and <set>/spam/*.eml, added to the SpamAssassin corpus; repeat for more', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--corpus <dir>', 'modern corpus folder holding <set>/ham/*.eml and <set>/spam/*.eml, added to the SpamAssassin corpus; repeat for more', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--feedback <dir>', 'feedback folder written by "spamward feedback add"', parsePathOnce)
     .option('--registry <dir>', `model registry folder (default: $${REGISTRY_ENV}, else the models/ folder of the spamward package)`, parsePathOnce)
     .option('--model-version <name>', 'version name of the candidate (default: today as YYYY.MM.DD-N with the first free N)')

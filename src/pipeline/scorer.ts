@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAuthenticator, DEFAULT_AUTH_DEADLINE_MS, toAuthInputs, type AuthOptions } from '../auth/index.js';
 import type { DnsStats } from '../auth/dns/index.js';
@@ -210,6 +211,14 @@ function modelState(model: LoadedModel | null, error: string | null, overrides: 
   };
 }
 
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function checkModelOptions(options: ScorerOptions): number {
   if (options.registry !== undefined) {
     if (typeof options.registry !== 'string' || options.registry.trim() === '') {
@@ -217,6 +226,9 @@ function checkModelOptions(options: ScorerOptions): number {
     }
     if (options.modelDir !== undefined) {
       throw new OptionsError('Give either modelDir (one model folder) or registry (the active version of a registry), not both.', { input: 'registry' });
+    }
+    if (!isFolder(options.registry)) {
+      throw new OptionsError(`Model registry folder "${options.registry}" does not exist or is not a folder. Create it with a model version in it (such as a copy of the shipped models/default), or leave out registry to use the package's own.`, { input: options.registry });
     }
   }
   const interval = options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS;

@@ -58,6 +58,19 @@ export function mboxEntry(raw: Buffer, date: Date): Buffer {
   return Buffer.from(`From ${FROM_LINE_SENDER} ${asctime(date)}\n${body}${ending}\n`, 'latin1');
 }
 
+/**
+ * Throws a ReleaseMboxError when a non-empty destination does not start
+ * with a `From ` line: appending mail to some other file, such as a
+ * mistyped path to a document, would damage it.
+ */
+async function checkIsMbox(mbox: FileHandle, file: string): Promise<void> {
+  const head = Buffer.alloc(5);
+  const { bytesRead } = await mbox.read(head, 0, head.length, 0);
+  if (bytesRead > 0 && head.subarray(0, bytesRead).toString('latin1') !== 'From '.slice(0, bytesRead)) {
+    throw new ReleaseMboxError(`The release destination ${file} is not an mbox: it is not empty and does not start with a "From " line. Give a folder, or a new or existing mbox file.`, { input: file });
+  }
+}
+
 /** An mbox opened for release; see the file comment for the crash-safety protocol. */
 export class MboxRelease {
   /** The error of an append that failed half-way; later appends are rejected until the next open rolls it back. */
@@ -82,6 +95,7 @@ export class MboxRelease {
     let index: FileHandle | null = null;
     try {
       mbox = await open(file, 'a+');
+      await checkIsMbox(mbox, file);
       index = await open(indexFile, 'a+');
       const released = await recover(mbox, index, indexFile);
       await syncFolder(path.dirname(path.resolve(file)));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScorer } from '../../src/pipeline/scorer.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { run } from './capture.js';
 
 const TEXT = [
@@ -50,6 +50,13 @@ describe('spamward feedback add --store', () => {
     const scored = await gateway.score(parcelMessage('bob@example.org', 2222));
     expect(scored.symbols.map((symbol) => symbol.name)).toEqual(expect.arrayContaining(['REPORTED_SPAM_CONTENT', 'REPORTED_SPAM_SENDER']));
     await gateway.close();
+  });
+
+  it('exits 1 when the reports do not reach the store', async () => {
+    const port = await freePort();
+    const result = await run(['feedback', 'add', '--label', 'spam', '--dir', join(work, 'feedback'), '--store', `redis://127.0.0.1:${port}/0`, join(work, 'reported.eml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('did not reach the behaviour store');
   });
 
   it('refuses an in-memory store, whose reports would end with the process', async () => {

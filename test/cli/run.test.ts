@@ -87,11 +87,11 @@ describe('runCli usage', () => {
     expect(result.stdout.trim()).toBe(manifest.version);
   });
 
-  it('prints help with exit status', async () => {
+  it('prints help with the commands', async () => {
     const result = await run(['help']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('scan');
-    expect(result.stdout).toContain('Exit status:');
+    for (const command of ['scan', 'rescan', 'feedback', 'train', 'model']) expect(result.stdout).toContain(command);
+    expect(result.stdout).toContain('spamward COMMAND --help');
   });
 
   it('prints scan help with the options', async () => {

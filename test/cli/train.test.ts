@@ -1,10 +1,8 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelDir } from '../../src/model/index.js';
-import { openRegistry } from '../../src/model/registry.js';
-import { editManifest } from '../helpers/model.js';
 import { run } from './capture.js';
 
 let work: string;
@@ -41,28 +39,5 @@ describe('spamward train', () => {
     expect(result.stderr).toContain(missing);
     const list = await run(['model', 'list', '--registry', registry, '--format', 'json']);
     expect((JSON.parse(list.stdout) as { version: string }[]).map((entry) => entry.version)).toEqual(['default']);
-  });
-});
-
-describe('spamward scan --registry', () => {
-  it('scores with the active model of the given registry', async () => {
-    const scanned = join(work, 'scanned');
-    cpSync(defaultModelDir(), join(scanned, 'default'), { recursive: true });
-    cpSync(defaultModelDir(), join(scanned, 'renamed'), { recursive: true });
-    editManifest(join(scanned, 'renamed'), (manifest) => {
-      manifest.version = 'test-renamed';
-    });
-    await (await openRegistry(scanned)).promote('renamed', { reason: 'test' });
-    const file = join(work, 'message.eml');
-    writeFileSync(file, 'From: a@example.com\r\nTo: b@example.org\r\nSubject: hello\r\n\r\nHello.\r\n');
-    const result = await run(['scan', '--registry', scanned, '--verbose', '--format', 'jsonl', file]);
-    expect(result.code).toBe(0);
-    expect(result.stderr).toContain('test-renamed');
-  });
-
-  it('refuses --registry together with --model', async () => {
-    const result = await run(['scan', '--registry', registry, '--model', join(registry, 'default'), join(work, 'message.eml')]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--registry');
   });
 });

@@ -68,7 +68,7 @@ describe('rescan command', () => {
 
     expect(result.code).toBe(0);
     expect((await readdir(releaseTo)).sort()).toEqual([0, 1, 2].map((i) => `${sha256(message(i))}.eml`).sort());
-    expect(result.stderr).toContain('Rescanned 3 messages: 3 ham, 0 suspect, 0 spam, 0 errors; 3 released, 0 already released; 0 skipped');
+    expect(result.stderr).toContain('Rescanned 3 messages: 3 ham, 0 suspect, 0 spam, 0 errors; 3 released, 0 already released; 0 of them already in the report');
     expect(await readRows(report)).toHaveLength(3);
   });
 
@@ -124,7 +124,7 @@ describe('rescan command', () => {
     const second = await run(['rescan', folder, '--report', report, '--no-model']);
 
     expect(second.code).toBe(0);
-    expect(second.stderr).toContain('2 skipped as already in the report');
+    expect(second.stderr).toContain('2 of them already in the report, so not scored again');
     expect((await readRows(report)).map((row) => row.source)).toEqual([0, 1, 2, 3, 4, 5].map((i) => path.join(folder, `00${i}.eml`)));
   });
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMessages, type SourcedRaw } from '../../src/pipeline/sources.js';
 import { MBOX_INDEX_SUFFIX, rescan, type RescanOptions } from '../../src/rescan/index.js';
-import { mboxEntry, MboxRelease } from '../../src/rescan/mbox-release.js';
+import { mboxEntry, MboxRelease, ReleaseMboxError } from '../../src/rescan/mbox-release.js';
 import { run } from '../cli/capture.js';
 import { killAfterRows, lineCount, readRows, runToExit } from '../helpers/rescan.js';
 
@@ -94,6 +94,14 @@ describe('mbox release', () => {
 
     expect([first, again, third]).toEqual(['written', 'exists', 'exists']);
     expect(await mboxMessages(file)).toHaveLength(1);
+  });
+
+  it('rejects a destination that is not an mbox', async () => {
+    const file = path.join(root, 'notes.txt');
+    await writeFile(file, 'shopping list\n');
+
+    await expect(MboxRelease.open(file)).rejects.toThrow(ReleaseMboxError);
+    expect(await readFile(file, 'utf8')).toBe('shopping list\n');
   });
 
   it('rolls back an interrupted append', async () => {
