@@ -69,13 +69,26 @@ function sendOnce(client: Redis, calls: readonly ScriptCall[]): Promise<unknown[
       );
     });
   });
-  // ioredis writes each command separately. Corked until the end of this tick, the socket passes
-  // them to the kernel in one writev() call, together with the calls of other messages scored in the same tick.
-  corkUntilNextTick(socket);
-  for (const command of commands) client.sendCommand(command);
+  // ioredis writes each command separately, so the socket is corked while they are queued. The first
+  // message of a tick goes out at once, so its round trip overlaps the rest of its scoring; later
+  // messages of the same tick stay corked until the tick ends and go out together in one writev().
+  const coalesce = sentThisTick.has(socket);
+  if (coalesce) corkUntilNextTick(socket);
+  else {
+    sentThisTick.add(socket);
+    process.nextTick(() => sentThisTick.delete(socket));
+    socket.cork();
+  }
+  try {
+    for (const command of commands) client.sendCommand(command);
+  } finally {
+    if (!coalesce) socket.uncork();
+  }
   return settled;
 }
 
+/** Sockets that sent calls in the current tick. */
+const sentThisTick = new WeakSet<object>();
 /** Sockets corked until the current tick ends. */
 const corked = new WeakSet<object>();
 
