@@ -18,9 +18,11 @@ export interface GateTolerances {
   auc: number;
   /** Largest rise in false-positive rate at the spam threshold on the SpamAssassin test split, as a fraction (0.001 is 0.1 points). Default 0. */
   fpr: number;
+  /** Largest drop in spam recall at FPR <= 0.1% on the SpamAssassin test split, as a fraction. Default 0.01. */
+  recall: number;
 }
 
-export const DEFAULT_GATE_TOLERANCES: Readonly<GateTolerances> = Object.freeze({ auc: 0.002, fpr: 0 });
+export const DEFAULT_GATE_TOLERANCES: Readonly<GateTolerances> = Object.freeze({ auc: 0.002, fpr: 0, recall: 0.01 });
 
 /** One held-out reported message as a model scored it. */
 export interface FeedbackOutcome {
@@ -49,9 +51,9 @@ export interface ModelEvaluation {
 }
 
 export interface GateCheck {
-  name: 'auc' | 'fpr' | 'feedback';
+  name: 'auc' | 'fpr' | 'recall' | 'feedback';
   passed: boolean;
-  /** What was compared, with both values and the margin, in one sentence. */
+  /** The compared values of both models, the margin and the tolerance, in one sentence. */
   detail: string;
 }
 
@@ -85,7 +87,7 @@ export function gateDecision(candidate: ModelEvaluation, active: ModelEvaluation
   checks.push({
     name: 'auc',
     passed: aucDrop <= tolerances.auc + 1e-12,
-    detail: `SpamAssassin test split AUC ${candidateAuc.toFixed(4)} vs ${activeAuc.toFixed(4)} (${aucDrop > 0 ? `${aucDrop.toFixed(4)} lower` : `${(-aucDrop).toFixed(4)} higher`}; tolerance ${tolerances.auc})`,
+    detail: `SpamAssassin test split AUC: candidate ${candidateAuc.toFixed(4)}, active ${activeAuc.toFixed(4)} (${aucDrop > 0 ? `${aucDrop.toFixed(4)} lower` : `${(-aucDrop).toFixed(4)} higher`}; tolerance ${tolerances.auc})`,
   });
 
   const candidateFpr = candidate.base.fpr ?? 0;
@@ -94,11 +96,20 @@ export function gateDecision(candidate: ModelEvaluation, active: ModelEvaluation
   checks.push({
     name: 'fpr',
     passed: fprRise <= tolerances.fpr + 1e-12,
-    detail: `SpamAssassin test split FPR at the spam threshold ${percentPoints(candidateFpr)} (threshold ${candidate.spamThreshold}) vs ${percentPoints(activeFpr)} (threshold ${active.spamThreshold}) (${fprRise > 0 ? `${(100 * fprRise).toFixed(2)} points higher` : 'not higher'}; tolerance ${(100 * tolerances.fpr).toFixed(2)} points)`,
+    detail: `SpamAssassin test split FPR at the spam threshold: candidate ${percentPoints(candidateFpr)} (threshold ${candidate.spamThreshold}), active ${percentPoints(activeFpr)} (threshold ${active.spamThreshold}) (${fprRise > 0 ? `${(100 * fprRise).toFixed(2)} points higher` : 'not higher'}; tolerance ${(100 * tolerances.fpr).toFixed(2)} points)`,
   });
 
   const candidateHeld = candidate.feedback.filter((outcome) => outcome.heldOut);
   const activeHeld = active.feedback.filter((outcome) => outcome.heldOut);
+  const candidateRecall = candidate.base.recallAtFpr01 ?? 0;
+  const activeRecall = active.base.recallAtFpr01 ?? 0;
+  const recallDrop = activeRecall - candidateRecall;
+  checks.push({
+    name: 'recall',
+    passed: recallDrop <= tolerances.recall + 1e-12,
+    detail: `SpamAssassin test split spam recall at FPR <= 0.1%: candidate ${percentPoints(candidateRecall)}, active ${percentPoints(activeRecall)} (${recallDrop > 0 ? `${(100 * recallDrop).toFixed(2)} points lower` : 'not lower'}; tolerance ${(100 * tolerances.recall).toFixed(2)} points)`,
+  });
+
   const held = candidateHeld.length;
   if (held === 0) {
     checks.push({ name: 'feedback', passed: true, detail: 'no held-out feedback to compare on (no feedback given, or none of it in the held-out quarter)' });
@@ -111,7 +122,7 @@ export function gateDecision(candidate: ModelEvaluation, active: ModelEvaluation
     checks.push({
       name: 'feedback',
       passed: better,
-      detail: `held-out feedback: ${candidateCorrect} of ${held} classified right vs ${activeCorrect}, mean loss ${candidateLoss.toFixed(3)} vs ${activeLoss.toFixed(3)} (the candidate must get more right, or as many with a lower loss)`,
+      detail: `held-out feedback classified right: candidate ${candidateCorrect} of ${held}, active ${activeCorrect} of ${held}; mean loss: candidate ${candidateLoss.toFixed(3)}, active ${activeLoss.toFixed(3)} (the candidate must get more right, or as many with a lower loss)`,
     });
   }
   return { passed: checks.every((check) => check.passed), checks };

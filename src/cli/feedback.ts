@@ -35,7 +35,8 @@ Exit status:
   0    every message was stored, listed or exported
   1    an input could not be read or was rejected (each is reported on
        stderr and the batch goes on), the feedback folder could not be
-       written, or a stored copy is missing or changed (list, export)
+       written, a report did not reach the --store (add), or a stored copy
+       is missing or changed (list, export)
   2    invalid command line or option value
   130  interrupted (Ctrl-C); the reports stored so far are kept
 

@@ -19,6 +19,7 @@ interface TrainFlags {
   modelVersion?: string;
   toleranceAuc?: number;
   toleranceFpr?: number;
+  toleranceRecall?: number;
   feedbackWeight?: number;
   epochs?: number;
   force?: boolean;
@@ -30,19 +31,24 @@ Gate:
   The candidate and the active model are scored on the SpamAssassin test
   split, the test split of each --corpus set, and the held-out quarter of the
   feedback (messages whose sha256 starts with c, d, e or f; the rest is
-  trained on). The candidate is promoted only when
+  trained on, so a report in that quarter is checked but never learned
+  from). The candidate is promoted only when
   - its AUC on the SpamAssassin test split is at most --tolerance-auc lower,
   - its false-positive rate there, at its spam threshold, is at most
-    --tolerance-fpr percentage points higher, and
+    --tolerance-fpr percentage points higher,
+  - its spam recall there at FPR <= 0.1% is at most --tolerance-recall
+    percentage points lower, and
   - it classifies more held-out feedback right, or as many with a lower
     mean loss (more margin from the spam threshold).
   Otherwise it stays in the registry, inactive, and the command exits with
   status 1 and names the failed checks. --force promotes it anyway; the
   registry log records that. The report (gate.md with ROC curves and score
-  histograms) is written into the candidate's folder.
+  histograms) is written into the candidate's folder. Every run, --dry-run
+  included, adds its candidate to the registry as a new inactive version.
 
 Exit status:
-  0    the candidate was promoted (or, with --dry-run, evaluated)
+  0    the candidate was promoted, or with --dry-run evaluated, whether the
+       gate passed or not (the output says which)
   1    the gate rejected the candidate, or training failed
   2    invalid command line
 
@@ -88,6 +94,7 @@ async function runTrain(flags: TrainFlags, io: CliIo, command: string): Promise<
       tolerances: {
         ...(flags.toleranceAuc === undefined ? {} : { auc: flags.toleranceAuc }),
         ...(flags.toleranceFpr === undefined ? {} : { fpr: flags.toleranceFpr / 100 }),
+        ...(flags.toleranceRecall === undefined ? {} : { recall: flags.toleranceRecall / 100 }),
       },
       ...(flags.feedbackWeight === undefined ? {} : { feedbackWeight: flags.feedbackWeight }),
       ...(flags.epochs === undefined ? {} : { epochs: flags.epochs }),
@@ -116,6 +123,7 @@ export function addTrainCommand(program: Command, io: CliIo, setExitCode: (code:
     .option('--model-version <name>', 'version name of the candidate (default: today as YYYY.MM.DD-N with the first free N)')
     .option('--tolerance-auc <n>', 'largest AUC drop on the SpamAssassin test split that passes (default: 0.002)', nonNegative)
     .option('--tolerance-fpr <points>', 'largest rise of the false-positive rate there, in percentage points (default: 0)', nonNegative)
+    .option('--tolerance-recall <points>', 'largest drop of the spam recall at FPR <= 0.1% there, in percentage points (default: 1)', nonNegative)
     .option('--feedback-weight <n>', 'weight of one feedback message relative to one corpus message (default: 10)', positiveNumber)
     .option('--epochs <n>', 'training epochs (default: 80)', positiveInteger)
     .option('--force', 'promote the candidate even when the gate rejects it; the registry log records it')

@@ -242,10 +242,10 @@ export async function openRegistry(dir: string = defaultRegistryDir(), options: 
         const candidate = headlineOf(manifest)?.auc ?? null;
         const current = headlineOf(await readManifestLoosely(join(root, pointer.version)))?.auc ?? null;
         if (candidate === null) {
-          throw new RegistryError(`Model version "${version}" has no AUC for the ${HEADLINE_SET} test split in its manifest, so it cannot be compared with "${pointer.version}". Evaluate it, or promote with force.`, { input: version });
+          throw new RegistryError(`Model version "${version}" has no AUC for the ${HEADLINE_SET} test split in its manifest, so it cannot be compared with "${pointer.version}". Evaluate it, or promote it with force (--force on the command line).`, { input: version });
         }
         if (current !== null && candidate < current) {
-          throw new RegistryError(`Model version "${version}" has a lower ${HEADLINE_SET} test AUC (${candidate}) than the active "${pointer.version}" (${current}). Promote with force to switch anyway.`, { input: version });
+          throw new RegistryError(`Model version "${version}" has a lower ${HEADLINE_SET} test AUC (${candidate}) than the active "${pointer.version}" (${current}). Promote it with force (--force on the command line) to switch anyway.`, { input: version });
         }
       }
       const next: ActivePointer = {

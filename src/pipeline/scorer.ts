@@ -228,7 +228,7 @@ function checkModelOptions(options: ScorerOptions): number {
       throw new OptionsError('Give either modelDir (one model folder) or registry (the active version of a registry), not both.', { input: 'registry' });
     }
     if (!isFolder(options.registry)) {
-      throw new OptionsError(`Model registry folder "${options.registry}" does not exist or is not a folder. Create it with a model version in it (such as a copy of the shipped models/default), or leave out registry to use the package's own.`, { input: options.registry });
+      throw new OptionsError(`Model registry folder "${options.registry}" does not exist or is not a folder. Create it with a model version in it (such as a copy of the shipped models/default), or leave out the registry (the registry option, --registry or SPAMWARD_REGISTRY) to use the package's own.`, { input: options.registry });
     }
   }
   const interval = options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS;

@@ -87,10 +87,10 @@ describe('retrain', () => {
     for (const message of extra) await store.add(message.raw, 'spam', { source: message.id });
     const held = (await store.list()).filter((entry) => /^[c-f]/.test(entry.sha256)).length;
     expect(held).toBeGreaterThan(0);
-    const result = await retrain(options(registry, { feedback: feedbackDir, version: 'good-1', tolerances: { auc: 1, fpr: 1 } }));
+    const result = await retrain(options(registry, { feedback: feedbackDir, version: 'good-1', tolerances: { auc: 1, fpr: 1, recall: 1 } }));
     const feedbackCheck = result.decision.checks.find((check) => check.name === 'feedback');
-    expect(feedbackCheck?.detail).toContain(`of ${held} classified right`);
-    // With AUC and FPR tolerated, the feedback check alone decides.
+    expect(feedbackCheck?.detail).toMatch(new RegExp(`candidate \\d+ of ${held}, active \\d+ of ${held}`));
+    // With AUC, FPR and recall tolerated, the feedback check alone decides.
     expect(result.decision.passed).toBe(feedbackCheck?.passed);
     expect(result.promoted).toBe(result.decision.passed);
     expect((await (await openRegistry(registry)).active()).version).toBe(result.promoted ? 'good-1' : 'default');
@@ -101,7 +101,7 @@ describe('retrain', () => {
 
   it('promotes with loose tolerances when no feedback is given', async () => {
     const registry = freshRegistry('loose');
-    const result = await retrain(options(registry, { version: 'good-2', tolerances: { auc: 1, fpr: 1 } }));
+    const result = await retrain(options(registry, { version: 'good-2', tolerances: { auc: 1, fpr: 1, recall: 1 } }));
     expect(result.decision.passed).toBe(true);
     expect(result.outcome).toBe('promoted');
     expect((await (await openRegistry(registry)).active()).version).toBe('good-2');
