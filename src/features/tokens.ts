@@ -39,9 +39,10 @@ const ENGLISH_WORD = /^[a-z']+$/i;
 function stem(token: string): string {
   // Porter rules are for English; other tokens (numbers, codes, other scripts) are only
   // lower-cased, and kept out of the memo, where one-off strings would push out real words.
-  if (!ENGLISH_WORD.test(token)) return token.toLowerCase();
+  // The memo holds English words only, so a hit needs no pattern test.
   const cached = stemMemo.get(token);
   if (cached !== undefined) return cached;
+  if (!ENGLISH_WORD.test(token)) return token.toLowerCase();
   const stemmed = PorterStemmer.stem(token);
   if (stemMemo.size >= STEM_MEMO_SIZE) stemMemo.clear();
   stemMemo.set(token, stemmed);
