@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError } from '../errors.js';
-import { ensureFolder, fileContains, syncFolder, TEMPORARY_PREFIX, writeFileDurably } from './durable.js';
+import { ensureFolder, fileContains, syncFolder, TEMPORARY_PREFIX, writeFileDurably } from '../durable.js';
 import { FeedbackStoreError } from './errors.js';
 import { FEEDBACK_LABELS, type ExportedLabel, type ExportSummary, type FeedbackEntry, type FeedbackLabel } from './types.js';
 

@@ -11,7 +11,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { describeError } from '../errors.js';
 import { FeedbackStoreError } from './errors.js';
-import { syncFolder } from './durable.js';
+import { syncFolder } from '../durable.js';
 import type { FeedbackReport } from './types.js';
 
 /** Bytes read from the index per read() call. */

@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError } from '../errors.js';
 import { DEFAULT_PARSE_LIMITS } from '../parse/limits.js';
-import { ensureFolder, fileContains, writeFileDurably } from './durable.js';
+import { ensureFolder, fileContains, writeFileDurably } from '../durable.js';
 import { FeedbackInputError, FeedbackStoreError } from './errors.js';
 import { exportEntries } from './export.js';
 import { appendReport, readIndex, type IndexProblem } from './index-file.js';

@@ -4,10 +4,10 @@
  * Every write is fsynced, and the pointer is replaced by rename, so a reader
  * sees the old pointer or the new one, never a torn file.
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, SpamwardError } from '../errors.js';
+import { writeFileDurably } from '../durable.js';
 
 /** The active pointer's file name in the registry root. */
 export const ACTIVE_FILE = 'active.json';
@@ -120,39 +120,9 @@ export async function readActivePointer(dir: string): Promise<ActivePointer> {
   return { version: record.version, history: [...history], changedAt, reason, forced: record.forced === true };
 }
 
-/** Fsyncs a folder, so a rename or a new entry in it survives a crash. */
-export async function syncFolder(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes `text` to a temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs the folder. */
-export async function writeFileAtomic(dir: string, name: string, text: string): Promise<void> {
-  const path = join(dir, name);
-  const temporary = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await syncFolder(dir);
-}
-
 /** Writes active.json atomically. */
 export async function writeActivePointer(dir: string, pointer: ActivePointer): Promise<void> {
-  await writeFileAtomic(dir, ACTIVE_FILE, `${JSON.stringify(pointer, null, 2)}\n`);
+  await writeFileDurably(join(dir, ACTIVE_FILE), `${JSON.stringify(pointer, null, 2)}\n`);
 }
 
 /** Appends one entry to registry-log.jsonl and fsyncs it. */

@@ -9,6 +9,7 @@ import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { describeError } from '../errors.js';
 import { defaultModelDir, loadModel } from './index.js';
+import { syncFolder } from '../durable.js';
 import type { ModelManifest, SetMetrics } from './manifest.js';
 import {
   appendLog,
@@ -16,7 +17,6 @@ import {
   isValidVersion,
   readActivePointer,
   RegistryError,
-  syncFolder,
   withRegistryLock,
   writeActivePointer,
   type ActivePointer,

@@ -18,7 +18,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describeError, SpamwardError } from '../errors.js';
 import type { ReleaseOutcome } from './release.js';
-import { completeLinesEnd, syncFolder } from './report.js';
+import { syncFolder } from '../durable.js';
+import { completeLinesEnd } from './report.js';
 
 /** Suffix of the index file written beside a release mbox. */
 export const MBOX_INDEX_SUFFIX = '.spamward-index';

@@ -9,7 +9,7 @@ import { access, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { readMessages } from '../pipeline/sources.js';
 import { MboxRelease, readReleasedDigests } from './mbox-release.js';
-import { syncFolder } from './report.js';
+import { syncFolder } from '../durable.js';
 
 /** File names that make `--release-to` an mbox even when the file does not exist yet. */
 const MBOX_FILE_NAME = /\.mbox$/i;

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describeError, SpamwardError } from '../errors.js';
 import type { VerdictName } from '../pipeline/types.js';
+import { syncFolder } from '../durable.js';
 
 /** One report row. A failed message has null result fields and `error` set. */
 export interface RescanRow {
@@ -33,7 +34,7 @@ export interface RescanRow {
   error: { code: string; message: string } | null;
   /** Score an earlier filter wrote into the message (`X-Spam-Score`, or `score=`/`hits=` of `X-Spam-Status`), or null when it carries none. */
   previousScore: number | null;
-  /** Whether the earlier filter flagged the message (`X-Spam-Status: Yes`, `X-Spam-Flag: YES`), or null when no header says. */
+  /** Whether the earlier filter flagged the message (`X-Spam-Status: Yes`, `X-Spam-Flag: YES`), or null when no such header is present. */
   previousFlagged: boolean | null;
   /** Version of the model that scored the message, or null for heuristics only and for failed messages. */
   modelVersion: string | null;
@@ -44,7 +45,7 @@ export class RescanReportError extends SpamwardError {
   override readonly code = 'SPAMWARD_RESCAN_REPORT_INVALID';
 }
 
-/** What a resumed run needs of an earlier row: its verdict (null for a failed message) and its score. */
+/** Fields of an earlier row that a resumed run needs: its verdict (null for a failed message) and its score. */
 export interface CheckpointEntry {
   verdict: VerdictName | null;
   score: number | null;
@@ -174,15 +175,6 @@ export async function completeLinesEnd(handle: FileHandle, size: number): Promis
   return 0;
 }
 
-/** Fsyncs a folder so a file created or renamed in it survives a crash. */
-export async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Opens the report at `file` for appending, creating it when missing. The

@@ -6,9 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { syncFolder } from '../rescan/report.js';
 
-export { syncFolder };
+/** Fsyncs a folder, so a file created or renamed in it survives a crash. */
+export async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
 
 /**
  * Prefix of temporary files, which list() and export() ignore.
