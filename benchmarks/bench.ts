@@ -14,7 +14,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { simpleParser } from 'mailparser';
 import { describeError, ModelLoadError, OptionsError } from '../src/errors.js';
 import { defaultModelDir } from '../src/model/index.js';
@@ -22,6 +21,7 @@ import { DEFAULT_PARSE_LIMITS } from '../src/parse/index.js';
 import { createScorer, type Scorer } from '../src/pipeline/scorer.js';
 import { loadSpamAssassin, type CorpusMessage } from '../training/corpus.js';
 import { RESULTS_FILE, writeResults } from './results-file.js';
+import { parseBenchmarkArgs } from './args.js';
 
 /** Messages used with --quick, picked evenly across the corpus so ham and spam both appear. */
 const QUICK_MESSAGES = 1000;
@@ -73,36 +73,25 @@ function progress(line: string): void {
 }
 
 function parseOptions(argv: string[]): BenchOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        write: { type: 'boolean', default: false },
-        'cli-timeout': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (error) {
-    throw new OptionsError(`${describeError(error)}\n${USAGE}`, { cause: error });
-  }
-  if (parsed.values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const timeoutText = parsed.values['cli-timeout'];
+  const values = parseBenchmarkArgs(
+    argv,
+    {
+    model: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    'cli-timeout': { type: 'string' },
+    },
+    USAGE,
+  );
+  const timeoutText = values['cli-timeout'];
   const cliTimeoutSeconds = timeoutText === undefined ? DEFAULT_CLI_TIMEOUT_SECONDS : Number(timeoutText);
   if (!Number.isFinite(cliTimeoutSeconds) || cliTimeoutSeconds <= 0) {
     throw new OptionsError(`--cli-timeout must be a positive number of seconds, got "${timeoutText}".`, { input: '--cli-timeout' });
   }
   return {
-    modelDir: resolve(parsed.values.model ?? defaultModelDir()),
-    quick: parsed.values.quick,
-    write: parsed.values.write,
+    modelDir: resolve(values.model ?? defaultModelDir()),
+    quick: values.quick,
+    write: values.write,
     cliTimeoutSeconds,
   };
 }

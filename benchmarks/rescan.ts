@@ -19,13 +19,13 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeF
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { describeError, OptionsError } from '../src/errors.js';
 import { defaultModelDir } from '../src/model/index.js';
 import { rescan } from '../src/rescan/index.js';
 import { mboxEntry } from '../src/rescan/mbox-release.js';
 import { loadSpamAssassin, type CorpusMessage } from '../training/corpus.js';
 import { RESULTS_FILE, writeResults } from './results-file.js';
+import { parseBenchmarkArgs } from './args.js';
 
 /** Messages used with --quick, picked evenly across the corpus. */
 const QUICK_MESSAGES = 1000;
@@ -91,34 +91,23 @@ function parseList(text: string | undefined, fallback: number[], name: string, m
 }
 
 function parseOptions(argv: string[]): BenchOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean', default: false },
-        write: { type: 'boolean', default: false },
-        workers: { type: 'string' },
-        'mbox-mb': { type: 'string' },
-        model: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (error) {
-    throw new OptionsError(`${describeError(error)}\n${USAGE}`, { cause: error });
-  }
-  if (parsed.values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  const values = parseBenchmarkArgs(
+    argv,
+    {
+    quick: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    workers: { type: 'string' },
+    'mbox-mb': { type: 'string' },
+    model: { type: 'string' },
+    },
+    USAGE,
+  );
   return {
-    quick: parsed.values.quick,
-    write: parsed.values.write,
-    workerCounts: parseList(parsed.values.workers, DEFAULT_WORKER_COUNTS, 'workers', 1),
-    mboxMib: parseList(parsed.values['mbox-mb'], DEFAULT_MBOX_MIB, 'mbox-mb', 0),
-    modelDir: resolve(parsed.values.model ?? defaultModelDir()),
+    quick: values.quick,
+    write: values.write,
+    workerCounts: parseList(values.workers, DEFAULT_WORKER_COUNTS, 'workers', 1),
+    mboxMib: parseList(values['mbox-mb'], DEFAULT_MBOX_MIB, 'mbox-mb', 0),
+    modelDir: resolve(values.model ?? defaultModelDir()),
   };
 }
 

@@ -11,7 +11,6 @@
  */
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_AUTH_DEADLINE_MS } from '../src/auth/defaults.js';
 import { createDnsClient, type DnsClient } from '../src/auth/dns/index.js';
 import { describeError, ModelLoadError, OptionsError } from '../src/errors.js';
@@ -24,6 +23,7 @@ import { startLocalDns } from './local-dns.js';
 import { startLocalRedis } from './local-redis.js';
 import { formatSection, type Measurement, type RunReport } from './setups-report.js';
 import { RESULTS_FILE, writeResults } from './results-file.js';
+import { parseBenchmarkArgs } from './args.js';
 
 /** Messages used with --quick, picked evenly across the corpus so ham and spam both appear. */
 const QUICK_MESSAGES = 1000;
@@ -99,42 +99,31 @@ function progress(line: string): void {
 }
 
 function parseOptions(argv: string[]): SetupsOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        write: { type: 'boolean', default: false },
-        'blackhole-messages': { type: 'string' },
-        concurrency: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (error) {
-    throw new OptionsError(`${describeError(error)}\n${USAGE}`, { cause: error });
-  }
-  if (parsed.values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const countText = parsed.values['blackhole-messages'];
+  const values = parseBenchmarkArgs(
+    argv,
+    {
+    model: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    'blackhole-messages': { type: 'string' },
+    concurrency: { type: 'string' },
+    },
+    USAGE,
+  );
+  const countText = values['blackhole-messages'];
   const blackholeMessages = countText === undefined ? DEFAULT_BLACKHOLE_MESSAGES : Number(countText);
   if (!Number.isInteger(blackholeMessages) || blackholeMessages < 1) {
     throw new OptionsError(`--blackhole-messages must be a positive integer, got "${countText}".`, { input: '--blackhole-messages' });
   }
-  const concurrencyText = parsed.values.concurrency;
+  const concurrencyText = values.concurrency;
   const concurrency = concurrencyText === undefined ? DEFAULT_CONCURRENCY : Number(concurrencyText);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new OptionsError(`--concurrency must be a positive integer, got "${concurrencyText}".`, { input: '--concurrency' });
   }
   return {
-    modelDir: resolve(parsed.values.model ?? defaultModelDir()),
-    quick: parsed.values.quick,
-    write: parsed.values.write,
+    modelDir: resolve(values.model ?? defaultModelDir()),
+    quick: values.quick,
+    write: values.write,
     blackholeMessages,
     concurrency,
   };

@@ -25,11 +25,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { arrivalTime } from '../src/features/index.js';
-import { DEFAULT_PARSE_LIMITS, parseBytes } from '../src/parse/index.js';
 import { createScorer } from '../src/pipeline/scorer.js';
 import { writeResults } from '../benchmarks/results-file.js';
-import { loadCorpusFolder, loadSpamAssassin, SPAMASSASSIN_SET, type CorpusMessage, type CorpusSet } from './corpus.js';
+import { loadCorpusFolder, loadSpamAssassin, SPAMASSASSIN_SET, type CorpusSet } from './corpus.js';
+import { inArrivalOrder } from './evaluation.js';
 import { FEEDBACK_SET } from './feedback-set.js';
 import { DEFAULT_FEEDBACK_WEIGHT, trainModel } from './trainer.js';
 import type { ModelManifest, SetMetrics } from '../src/model/manifest.js';
@@ -46,22 +45,6 @@ interface CampaignFlags {
   feedbackWeight: number;
   epochs: number;
   write?: boolean;
-}
-
-async function inArrivalOrder(messages: readonly CorpusMessage[]): Promise<{ message: CorpusMessage; time: number }[]> {
-  const timed: { message: CorpusMessage; time: number; index: number }[] = [];
-  let last = 0;
-  for (const [index, message] of messages.entries()) {
-    let time: number | null = null;
-    try {
-      time = arrivalTime(await parseBytes(message.raw, message.raw.length, DEFAULT_PARSE_LIMITS));
-    } catch {
-      // Unparsable: keeps its file position.
-    }
-    last = time ?? last;
-    timed.push({ message, time: time ?? last, index });
-  }
-  return timed.sort((a, b) => a.time - b.time || a.index - b.index);
 }
 
 function metricsRow(manifest: ModelManifest, set: string): SetMetrics | undefined {

@@ -12,6 +12,30 @@ export interface SetScores {
 }
 
 /**
+ * Sorts messages by arrival time (see arrivalTime), stably. A message
+ * without one, or that cannot be parsed, takes the time of the message
+ * before it in the given order.
+ */
+export async function inArrivalOrder(messages: readonly CorpusMessage[]): Promise<{ message: CorpusMessage; time: number }[]> {
+  const timed = await Promise.all(messages.map(async (message, index) => {
+    let time: number | null = null;
+    try {
+      time = arrivalTime(await parseBytes(message.raw, message.raw.length, DEFAULT_PARSE_LIMITS));
+    } catch {
+      // An unparsable message keeps its file position.
+    }
+    return { message, index, time };
+  }));
+  let last = 0;
+  const filled = timed.map((entry) => {
+    last = entry.time ?? last;
+    return { message: entry.message, index: entry.index, time: last };
+  });
+  filled.sort((a, b) => a.time - b.time || a.index - b.index);
+  return filled.map(({ message, time }) => ({ message, time }));
+}
+
+/**
  * Scores a corpus the way a gateway would have met it: each set is replayed
  * through its own fresh scorer (so its own fresh behaviour store), all of
  * its messages in arrival order, each with its arrival time as the
@@ -30,22 +54,7 @@ export async function scoreReplay(makeScorer: () => Promise<Scorer>, messages: r
   const progress = new Progress(label, messages.length);
   const results: SetScores[] = [];
   for (const [set, members] of bySet) {
-    const timed = await Promise.all(members.map(async (message, index) => {
-      let time: number | null = null;
-      try {
-        time = arrivalTime(await parseBytes(message.raw, message.raw.length, DEFAULT_PARSE_LIMITS));
-      } catch {
-        // An unparsable message keeps its file position.
-      }
-      return { message, index, time };
-    }));
-    // Stable order: by arrival time, messages without one after their predecessor in file order.
-    let last = 0;
-    for (const entry of timed) {
-      if (entry.time === null) entry.time = last;
-      last = entry.time;
-    }
-    timed.sort((a, b) => (a.time as number) - (b.time as number) || a.index - b.index);
+    const timed = await inArrivalOrder(members);
 
     const scorer = await makeScorer();
     const items: Scored[] = [];
@@ -53,7 +62,7 @@ export async function scoreReplay(makeScorer: () => Promise<Scorer>, messages: r
       progress.tick();
       let score: number;
       try {
-        score = (await scorer.score(message.raw, { receivedAt: new Date(time as number) })).score;
+        score = (await scorer.score(message.raw, { receivedAt: new Date(time) })).score;
       } catch (error) {
         // A message the scorer cannot read counts on the ham side, as a gateway would accept it.
         process.stderr.write(`\nscoring failed for ${message.path}: ${error instanceof Error ? error.message : String(error)}\n`);
