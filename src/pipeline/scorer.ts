@@ -128,9 +128,9 @@ export interface ReportOutcome {
   sha256: string;
   /** Behaviour keys the report was counted for: the sender and the content fingerprint, when the message has them. */
   keys: string[];
-  /** What the feedback folder recorded, or null without `feedbackDir`. */
+  /** Result of storing the message in the feedback folder, or null without `feedbackDir`. */
   feedback: AddResult | null;
-  /** What did not take effect, each as `area: reason`, such as `behaviour-store: off (store: null), ...`. */
+  /** Parts of the report that did not take effect, each as `area: reason`, such as `behaviour-store: off (store: null), ...`. */
   degraded: string[];
 }
 
@@ -145,8 +145,8 @@ export interface Scorer {
    * under the message's sender and content fingerprint at once, so later
    * messages from that sender, or with near-identical content, get
    * REPORTED_* symbols before any retraining. With `feedbackDir` the message
-   * is also stored for the next retrain. A relabel always succeeds: the
-   * store counts both reports, and the feedback folder keeps the latest.
+   * is also stored for the next retrain. A relabel is never rejected: the
+   * store counts both reports, and the feedback folder keeps the latest label.
    * Rejects with an OptionsError for a label other than `spam` or `ham`,
    * and with the feedback folder's error when it cannot store the message.
    */
@@ -359,13 +359,14 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
     const { model, thresholds, ruleWeight, degraded: modelDegradation } = state;
     const message = await parseBytes(bytes, size, parseLimits);
     const parsed = performance.now();
-    const keySet = messageBehaviourKeys(message, envelope);
+    // Without a store the keys would go unused, and the content fingerprint is a visible share of scoring time.
+    const keySet = store ? messageBehaviourKeys(message, envelope) : null;
     const now = envelope?.receivedAt?.getTime() ?? Date.now();
     const recipients = envelope?.rcptTo ?? [...message.to, ...message.cc].map((address) => address.address).filter((address) => address !== '');
     // The I/O stages start first and run together; each resolves within its own deadline and never rejects.
     // The authentication deadline counts from the start of scoring, so parsing time comes out of it.
     const authBudget = authDeadlineMs - (performance.now() - started);
-    const io = Promise.all([authenticator.authenticate(bytes, message, envelope, authBudget), observeBehaviour(keySet.keys, now, recipients)]);
+    const io = Promise.all([authenticator.authenticate(bytes, message, envelope, authBudget), observeBehaviour(keySet?.keys ?? [], now, recipients)]);
 
     // While Redis or DNS answer, the features and rules that need no I/O are computed.
     const features = model ? extractFeatures(message, { tokens: model.tokens }) : null;
@@ -375,12 +376,13 @@ export async function createScorer(options: ScorerOptions = {}): Promise<Scorer>
 
     const [auth, behaviour] = await io;
     const authenticated = performance.now();
-    if (features) writeContextFeatures(features, { auth: toAuthInputs(auth), behaviour: { keys: keySet, stats: behaviour.stats } });
+    if (features) writeContextFeatures(features, { auth: toAuthInputs(auth), behaviour: keySet ? { keys: keySet, stats: behaviour.stats } : null });
     const prediction = model && features ? model.predict(features, top) : null;
     const predicted = performance.now();
 
-    const combined = combine(prediction, hits, ruleWeight, thresholds, reportSymbols(keySet, behaviour.stats, reportPoints));
-    if (store && combined.verdict !== 'suspect' && keySet.keys.length > 0) {
+    const adjustments = keySet ? reportSymbols(keySet, behaviour.stats, reportPoints) : [];
+    const combined = combine(prediction, hits, ruleWeight, thresholds, adjustments);
+    if (keySet && combined.verdict !== 'suspect' && keySet.keys.length > 0) {
       pendingVerdicts.push({ keys: keySet.keys, verdict: combined.verdict, now });
       if (pendingVerdicts.length > MAX_PENDING_VERDICTS) pendingVerdicts.shift();
     }
