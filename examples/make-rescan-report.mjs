@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Builds examples/rescan-report.html, the example report that the README
-// links to. The story: during an outage the gateway scored the sample
-// quarantine with heuristics only (as when the model cannot be loaded) and
-// wrote its verdict into an X-Spam-Status header; the rescan re-scores the
-// same messages with the shipped model and shows both histograms.
+// links to. It stages an outage: the gateway scored the sample quarantine
+// with heuristics only, as when the model cannot be loaded, and wrote its
+// verdict into an X-Spam-Status header. The rescan then re-scores the same
+// messages with the shipped model, and the page shows both histograms.
 //
 //   npm run build && node examples/make-rescan-report.mjs
 import { execFileSync } from 'node:child_process';

@@ -33,7 +33,7 @@ function compare(name: string, base: SetMetrics | undefined, other: SetMetrics |
 }
 
 /**
- * One row per set: AUC and recall at FPR <= 0.1% with and without the
+ * Builds one row per set: AUC and recall at FPR <= 0.1% with and without the
  * behaviour store, and whether the store lowered the AUC.
  */
 function behaviourTable(withStore: readonly SetMetrics[], withoutStore: readonly SetMetrics[]): { table: string; lowered: string[] } {

@@ -41,6 +41,7 @@ export function histogramSvg(panels: readonly { label: string; items: readonly S
   const height = panelHeight + 90;
   const binCount = (MAX_SCORE - MIN_SCORE) / BIN_WIDTH;
   const plotWidth = panelWidth - left - 10;
+
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
@@ -52,12 +53,16 @@ export function histogramSvg(panels: readonly { label: string; items: readonly S
     const peak = Math.max(1, ...ham, ...spam);
     const x = (score: number): number => x0 + ((score - MIN_SCORE) / (MAX_SCORE - MIN_SCORE)) * plotWidth;
     const y = (count: number): number => top + panelHeight - (count / peak) * panelHeight;
+
+    // Title, axis and tick labels.
     parts.push(`<text x="${x0 + plotWidth / 2}" y="24" text-anchor="middle" font-size="14">${escapeXml(panel.label)}</text>`);
     parts.push(`<line x1="${x0}" y1="${top + panelHeight}" x2="${x0 + plotWidth}" y2="${top + panelHeight}" stroke="black"/>`);
     for (let score = MIN_SCORE; score <= MAX_SCORE; score += 10) {
       parts.push(`<text x="${x(score)}" y="${top + panelHeight + 16}" text-anchor="middle">${score}</text>`);
     }
     parts.push(`<text x="${x0 - 6}" y="${top + 10}" text-anchor="end">${peak}</text>`);
+
+    // One ham and one spam bar per bin, drawn half transparent so overlaps show.
     for (let index = 0; index < binCount; index += 1) {
       const start = MIN_SCORE + index * BIN_WIDTH;
       const barWidth = (BIN_WIDTH / (MAX_SCORE - MIN_SCORE)) * plotWidth;
@@ -67,6 +72,7 @@ export function histogramSvg(panels: readonly { label: string; items: readonly S
         parts.push(`<rect x="${x(start).toFixed(1)}" y="${y(count).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(top + panelHeight - y(count)).toFixed(1)}" fill="${colour}" fill-opacity="0.5"/>`);
       }
     }
+
     const threshold = Math.min(MAX_SCORE, Math.max(MIN_SCORE, panel.threshold));
     parts.push(`<line x1="${x(threshold)}" y1="${top}" x2="${x(threshold)}" y2="${top + panelHeight}" stroke="black" stroke-dasharray="4 3"/>`);
     parts.push(`<text x="${x(threshold) + 4}" y="${top + 12}">spam ≥ ${panel.threshold}</text>`);
@@ -95,7 +101,7 @@ export interface GateReportInput {
   active: ModelEvaluation;
   candidate: ModelEvaluation;
   decision: GateDecision;
-  /** What happened after the gate: promoted, rejected, or promoted with --force. */
+  /** Outcome after the gate: promoted, rejected, or promoted with --force. */
   outcome: string;
   command: string;
 }

@@ -358,7 +358,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
         command.error('error: --registry follows a registry\'s active model; --model and --no-model fix the model. Give one of them.', { exitCode: EXIT_USAGE, code: 'spamward.modelOptions' });
       }
       const scorer = scorerOptions(flags);
-      // Unlike a scan, a rescan may release what it scores, so it never falls back to the rules alone unless --no-model asks for that.
+      // Unlike a scan, a rescan may release what it scores, so it never falls back to the rules alone unless --no-model is given.
       if (scorer.modelDir !== null) scorer.requireModel = true;
       if (flags.dns === false && scorer.auth !== undefined) {
         const { resolvers: _resolvers, ...auth } = scorer.auth;

@@ -30,10 +30,10 @@ const ADDRESS = /(?<!\S)[^\s@]+@\S*/g;
 const CASE_CHANGE = /\p{Ll}\p{Lu}/u;
 
 /**
- * A 53-bit hash of a word: two 32-bit multiply-xorshift lanes. It runs for
- * every distinct word of every message, where a cryptographic hash would
- * cost a visible share of the scoring time; the sketch's final digest is
- * sha256.
+ * Returns a 53-bit hash of a word from two 32-bit multiply-xorshift lanes.
+ * It runs for every distinct word of every message, so a cryptographic hash
+ * would cost a visible share of the scoring time. The sketch's final digest
+ * is sha256.
  */
 function wordHash(word: string): number {
   let h1 = 0xdeadbeef;
@@ -49,7 +49,7 @@ function wordHash(word: string): number {
 }
 
 /**
- * The part of a body its sender wrote: before a signature delimiter
+ * Returns the part of a body its sender wrote: before a signature delimiter
  * (`-- `), without quoted lines (`>`). Mailing-list footers and quoted
  * threads would otherwise make unrelated posts of one list share a
  * fingerprint.

@@ -39,7 +39,7 @@ const ENGLISH_WORD = /^[a-z']+$/i;
 function stem(token: string): string {
   // Porter rules are for English; other tokens (numbers, codes, other scripts) are only
   // lower-cased, and kept out of the memo, where one-off strings would push out real words.
-  // The memo holds English words only, so a hit needs no pattern test.
+  // The memo contains English words only, so a hit needs no pattern test.
   const cached = stemMemo.get(token);
   if (cached !== undefined) return cached;
   if (!ENGLISH_WORD.test(token)) return token.toLowerCase();

@@ -39,7 +39,7 @@ const KINDS = [
   { kind: 'sender', option: 'sender', what: 'this envelope sender' },
 ] as const;
 
-/** The REPORTED_* symbols for a message, from its keys' stats as the store returned them. */
+/** Returns the REPORTED_* symbols of a message, from its keys' stats as the store returned them. */
 export function reportSymbols(keys: BehaviourKeySet, stats: Record<string, KeyStats> | null, points: ReportPoints): SymbolHit[] {
   if (!stats) return [];
   const symbols: SymbolHit[] = [];

@@ -19,7 +19,7 @@ export interface SymbolHit {
   score: number;
   /** Short human-readable reason. */
   description: string;
-  /** Where the symbol came from: a rule, the model, the parser's limits, or user reports (REPORTED_*). */
+  /** Origin of the symbol: a rule, the model, the parser's limits, or user reports (REPORTED_*). */
   source: 'rule' | 'model' | 'parse' | 'feedback';
 }
 

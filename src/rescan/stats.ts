@@ -39,7 +39,7 @@ export interface ReportStats {
   verdicts: Record<VerdictName | 'errors', number>;
   /** Rows that carry an earlier score. */
   withPreviousScore: number;
-  /** Rows scored now whose earlier filter said whether it flagged them. */
+  /** Rows scored now that carry an earlier filter's flag. */
   comparable: number;
   /** Comparable rows the earlier filter passed and the rescan flags as suspect or spam. */
   newlyFlagged: number;

@@ -69,9 +69,9 @@ function sendOnce(client: Redis, calls: readonly ScriptCall[]): Promise<unknown[
       );
     });
   });
-  // ioredis writes each command separately, so the socket is corked while they are queued. The first
-  // message of a tick goes out at once, so its round trip overlaps the rest of its scoring; later
-  // messages of the same tick stay corked until the tick ends and go out together in one writev().
+  // ioredis writes each command separately, so the socket is corked while they are queued.
+  // The first message of a tick goes out at once, so its round trip overlaps the rest of its scoring.
+  // Later messages of the same tick stay corked until the tick ends and go out together in one writev().
   const coalesce = sentThisTick.has(socket);
   if (coalesce) corkUntilNextTick(socket);
   else {

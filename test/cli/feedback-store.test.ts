@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('spamward feedback add --store', () => {
-  it('counts the reports in the Redis store the gateways share, as well as in the folder', async () => {
+  it('counts reports in shared Redis', async () => {
     const file = join(work, 'reported.eml');
     writeFileSync(file, parcelMessage('alice@example.org', 1111));
     const result = await run(['feedback', 'add', '--label', 'spam', '--dir', join(work, 'feedback'), '--store', server.url, file]);

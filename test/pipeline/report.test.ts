@@ -17,7 +17,7 @@ const BODY = [
   'the helpdesk team of your organisation.',
 ].join('\r\n');
 
-/** One copy of a made-up campaign: the sender, recipient and numbers vary per copy. */
+/** Builds one copy of a made-up campaign, whose sender, recipient and numbers vary per copy. */
 function campaignMessage(sender: string, recipient: string, number: number): string {
   return [
     `Return-Path: <${sender}>`,
@@ -71,7 +71,7 @@ describe('scorer.report', () => {
     await scorer.close();
   });
 
-  it('stores the message in the feedback folder, and says when no store counts it', async () => {
+  it('stores in folder without store', async () => {
     const feedbackDir = join(work, 'feedback');
     const scorer = await createScorer({ store: null, feedbackDir });
     const outcome = await scorer.report(campaignMessage('desk@example.net', 'alice@example.org', 1), 'spam', { reporter: 'admin', reason: 'phishing' });

@@ -24,7 +24,7 @@ function slice(set: CorpusSet): CorpusSet {
   return { ...set, messages };
 }
 
-/** A feedback folder in which the test split's ham is reported as spam, as a mistaken or hostile reporter would. */
+/** Writes a feedback folder in which the test split's ham is reported as spam, as a mistaken or hostile reporter would do. */
 async function poisonedFeedback(name: string): Promise<string> {
   const dir = join(work, name);
   const store = await openFeedbackStore(dir);
@@ -54,7 +54,7 @@ afterAll(() => {
 });
 
 describe('retrain', () => {
-  it('rejects a candidate poisoned by ham reported as spam, and keeps the active model', async () => {
+  it('rejects a poisoned candidate', async () => {
     const registry = freshRegistry('rejected');
     const result = await retrain(options(registry, { feedback: await poisonedFeedback('poisoned-1'), feedbackWeight: 50, version: 'bad-1' }));
     expect(result.outcome).toBe('rejected');
